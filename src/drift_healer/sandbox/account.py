@@ -1,0 +1,185 @@
+"""An emulated AWS account in which CloudFormation drift really happens.
+
+``Sandbox`` is moto plus the drift extension, in-process (``mock_aws``) or as a server on
+127.0.0.1 (``ThreadedMotoServer``) for anything out of process. Use it as a context manager::
+
+    with Sandbox(clock=runner_clock) as sandbox:
+        cfn = sandbox.client("cloudformation")
+        sandbox.faults.throttle("DescribeStackDriftDetectionStatus", times=3)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import boto3
+from botocore.config import Config
+from moto import mock_aws
+from moto.moto_api._internal.models import moto_api_backend
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from . import api
+from .engine import Clock, DriftEngine, Timing, wall_clock
+from .faults import Faults
+
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - a fake key for the emulated account
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One SNS message as a subscriber receives it."""
+
+    subject: str | None
+    message: str
+    attributes: dict[str, str]
+
+
+class Inbox:
+    """An SQS queue subscribed to a topic: how a test reads what was published (public APIs)."""
+
+    def __init__(self, sandbox: Sandbox, topic_arn: str) -> None:
+        self._sqs = sandbox.client("sqs")
+        name = "inbox-" + topic_arn.rsplit(":", 1)[-1]
+        self.queue_url: str = self._sqs.create_queue(QueueName=name)["QueueUrl"]
+        queue_arn = self._sqs.get_queue_attributes(
+            QueueUrl=self.queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        sandbox.client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+    def messages(self) -> list[Notification]:
+        """Every notification delivered since the last call."""
+        out = []
+        while True:
+            batch = self._sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            ).get("Messages", [])
+            if not batch:
+                return out
+            for message in batch:
+                envelope = json.loads(message["Body"])
+                out.append(
+                    Notification(
+                        subject=envelope.get("Subject"),
+                        message=envelope["Message"],
+                        attributes={
+                            k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()
+                        },
+                    )
+                )
+                self._sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+
+class Sandbox:
+    """moto plus the CloudFormation drift extension, with modeled time and faults."""
+
+    def __init__(
+        self,
+        clock: Clock = wall_clock,
+        timing: Timing | None = None,
+        region: str = DEFAULT_REGION,
+        server: bool = False,
+    ) -> None:
+        self.region = region
+        self.faults = Faults()
+        self.engine = DriftEngine(clock, timing or Timing(), self.faults)
+        self._server_mode = server
+        self._server: ThreadedMotoServer | None = None
+        self._mock: Any = None
+        self.endpoint_url: str | None = None
+
+    # ------------------------------------------------------------------------- lifecycle
+    def start(self) -> Self:
+        api.install(self)
+        if self._server_mode:
+            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server.start()
+            host, port = self._server.get_host_and_port()
+            self.endpoint_url = f"http://{host}:{port}"
+        else:
+            self._mock = mock_aws()
+            self._mock.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+            moto_api_backend.reset()  # the server shares this process's backends
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        api.uninstall()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------- clients
+    def environment(self) -> dict[str, str]:
+        """Environment variables that point any AWS SDK or CLI at this sandbox."""
+        env = dict(_FAKE_CREDENTIALS, AWS_DEFAULT_REGION=self.region, AWS_REGION=self.region)
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return env
+
+    @contextmanager
+    def environ(self) -> Iterator[None]:
+        """Point the process's own AWS SDK calls at the sandbox while the block runs."""
+        saved = {k: os.environ.get(k) for k in self.environment()}
+        os.environ.update(self.environment())
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    def client(self, service: str, region: str | None = None, retries: int = 1) -> Any:
+        """A plain boto3 client on the sandbox. ``retries=1`` (no retry) shows faults as they
+        are; raise it to see what boto3's own retries hide."""
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            region_name=region or self.region,
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106
+            aws_session_token="testing",  # noqa: S106
+            config=Config(retries={"mode": "standard", "total_max_attempts": retries}),
+        )
+
+    # ------------------------------------------------------------------------- helpers
+    def inbox(self, topic_arn: str) -> Inbox:
+        """Subscribe a queue to the topic and return a reader for what is published to it."""
+        return Inbox(self, topic_arn)
+
+    def make_busy(self, stack_name: str, seconds: float, region: str | None = None) -> None:
+        """Put the stack in UPDATE_IN_PROGRESS for ``seconds`` of modeled time."""
+        stack = self.engine.stack(ACCOUNT_ID, region or self.region, stack_name)
+        self.engine.make_busy(stack, seconds)
+
+    def delete_stack(self, stack_name: str, region: str | None = None) -> None:
+        """Delete a stack at once, as if someone else did (moto deletes synchronously)."""
+        self.engine.backend(ACCOUNT_ID, region or self.region).delete_stack(stack_name)

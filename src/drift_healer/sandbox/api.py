@@ -1,0 +1,253 @@
+"""The drift APIs as moto request handlers.
+
+moto dispatches an action to the snake_case method of its response class, looked up on every
+request, and serialises a returned ``ActionResult`` from the botocore output shape. Installing
+methods on ``CloudFormationResponse`` therefore works in-process (``mock_aws``) and in
+``ThreadedMotoServer`` alike, and botocore parses every answer against the real service model.
+A gate in front of ``BaseResponse.call_action`` injects API faults for any service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+
+from .engine import ChangeSetNotFound
+
+if TYPE_CHECKING:
+    from .account import Sandbox
+
+_active: Sandbox | None = None
+_originals: dict[tuple[type, str], Callable[..., Any]] = {}
+
+
+def _sandbox() -> Sandbox:
+    if _active is None:  # pragma: no cover - only reachable if patches outlive the sandbox
+        raise RuntimeError("no sandbox is active")
+    return _active
+
+
+def _original(cls: type, name: str) -> Callable[..., Any]:
+    return _originals[(cls, name)]
+
+
+# --------------------------------------------------------------------------------- gate
+def _call_action(self: BaseResponse) -> Any:
+    sandbox = _active
+    if sandbox is not None:
+        action = self._get_action()
+        fault = sandbox.faults.take_api_fault(self.service_name, action)
+        if fault is not None:
+            status, headers, body = self.serialized(
+                ActionResult(ServiceException(fault.code, fault.message))
+            )
+            headers["status"] = fault.status
+            return fault.status, headers, body
+        sandbox.faults.run_before(self.service_name, action)
+        if self.service_name == "cloudformation":
+            sandbox.engine.settle()
+    return _original(BaseResponse, "call_action")(self)
+
+
+# --------------------------------------------------------------------------------- drift
+def _detect_stack_drift(self: CloudFormationResponse) -> ActionResult:
+    detection_id = _sandbox().engine.detect_stack_drift(
+        self.current_account,
+        self.region,
+        self._get_param("StackName"),
+        self._get_param("LogicalResourceIds") or None,
+    )
+    return ActionResult({"StackDriftDetectionId": detection_id})
+
+
+def _describe_stack_drift_detection_status(self: CloudFormationResponse) -> ActionResult:
+    detection_id = self._get_param("StackDriftDetectionId")
+    return ActionResult(_sandbox().engine.describe_detection(detection_id))
+
+
+def _describe_stack_resource_drifts(self: CloudFormationResponse) -> ActionResult:
+    max_results = int(self._get_param("MaxResults") or 100)
+    if not 1 <= max_results <= 100:
+        raise ValidationError(
+            message="1 validation error detected: Value at 'maxResults' failed to satisfy "
+            "constraint: Member must have value between 1 and 100"
+        )
+    drifts = _sandbox().engine.resource_drifts(
+        self.current_account,
+        self.region,
+        self._get_param("StackName"),
+        self._get_param("StackResourceDriftStatusFilters") or None,
+    )
+    start = int(self._get_param("NextToken") or 0)
+    page: dict[str, Any] = {"StackResourceDrifts": drifts[start : start + max_results]}
+    if start + max_results < len(drifts):
+        page["NextToken"] = str(start + max_results)
+    return ActionResult(page)
+
+
+def _detect_stack_resource_drift(self: CloudFormationResponse) -> ActionResult:
+    drift = _sandbox().engine.detect_resource_drift(
+        self.current_account,
+        self.region,
+        self._get_param("StackName"),
+        self._get_param("LogicalResourceId"),
+    )
+    return ActionResult({"StackResourceDrift": drift})
+
+
+# --------------------------------------------------------------------------------- stacks
+def _create_stack(self: CloudFormationResponse) -> ActionResult:
+    result = _original(CloudFormationResponse, "create_stack")(self)
+    engine = _sandbox().engine
+    engine.on_stack_created(engine.stack(self.current_account, self.region, result.result["StackId"]))
+    return result
+
+
+def _update_stack(self: CloudFormationResponse) -> ActionResult:
+    result = _original(CloudFormationResponse, "update_stack")(self)
+    engine = _sandbox().engine
+    engine.on_stack_updated(engine.stack(self.current_account, self.region, result.result["StackId"]))
+    return result
+
+
+def _describe_stacks(self: CloudFormationResponse) -> ActionResult:
+    for stack in self.cloudformation_backend.stacks.values():
+        if not hasattr(stack, "drift_information"):
+            stack.drift_information = {"StackDriftStatus": "NOT_CHECKED"}
+    result: ActionResult = _original(CloudFormationResponse, "describe_stacks")(self)
+    return result
+
+
+# --------------------------------------------------------------------------------- change sets
+def _find(self: CloudFormationResponse) -> Any:
+    return _sandbox().engine.find_change_set(
+        self.current_account,
+        self.region,
+        self._get_param("ChangeSetName"),
+        self._get_param("StackName"),
+    )
+
+
+def _moto(self: CloudFormationResponse, name: str) -> Any:
+    """Fall back to moto's own (template-diff) change sets for anything not REVERT_DRIFT."""
+    try:
+        return _original(CloudFormationResponse, name)(self)
+    except ValidationError as error:
+        if "does not exist" in str(error):
+            raise ChangeSetNotFound(
+                f"ChangeSet [{self._get_param('ChangeSetName')}] does not exist"
+            ) from None
+        raise
+
+
+def _create_change_set(self: CloudFormationResponse) -> ActionResult:
+    if self._get_param("DeploymentMode") != "REVERT_DRIFT":
+        return _original(CloudFormationResponse, "create_change_set")(self)  # type: ignore[no-any-return]
+    if self._get_param("ChangeSetType", "UPDATE") != "UPDATE":
+        raise ValidationError(message="REVERT_DRIFT change sets must be of type UPDATE.")
+    change_set = _sandbox().engine.create_change_set(
+        self.current_account,
+        self.region,
+        stack_name=self._get_param("StackName"),
+        name=self._get_param("ChangeSetName"),
+        params=self._get_param("Parameters", []),
+        capabilities=self._get_param("Capabilities", []),
+        description=self._get_param("Description"),
+        client_token=self._get_param("ClientToken"),
+        use_previous_template=self._get_bool_param("UsePreviousTemplate", False),
+    )
+    return ActionResult({"Id": change_set.arn, "StackId": change_set.stack_id})
+
+
+def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
+    change_set = _find(self)
+    if change_set is None:
+        return _moto(self, "describe_change_set")  # type: ignore[no-any-return]
+    return ActionResult(
+        _sandbox().engine.describe_change_set(change_set, self._get_param("NextToken"))
+    )
+
+
+def _execute_change_set(self: CloudFormationResponse) -> ActionResult:
+    change_set = _find(self)
+    if change_set is None:
+        return _moto(self, "execute_change_set")  # type: ignore[no-any-return]
+    _sandbox().engine.execute_change_set(change_set, self._get_param("ClientRequestToken"))
+    return EmptyResult()
+
+
+def _delete_change_set(self: CloudFormationResponse) -> ActionResult:
+    change_set = _find(self)
+    if change_set is None:
+        return _moto(self, "delete_change_set")  # type: ignore[no-any-return]
+    _sandbox().engine.delete_change_set(change_set)
+    return EmptyResult()
+
+
+def _list_change_sets(self: CloudFormationResponse) -> ActionResult:
+    engine = _sandbox().engine
+    stack = engine.stack(self.current_account, self.region, self._get_param("StackName"))
+    summaries = [engine.summary(c) for c in engine.list_change_sets(stack)]
+    summaries += [
+        {
+            "StackId": c.stack_id,
+            "StackName": c.stack_name,
+            "ChangeSetId": c.change_set_id,
+            "ChangeSetName": c.change_set_name,
+            "ExecutionStatus": c.execution_status,
+            "Status": c.status,
+            "CreationTime": c.creation_time,
+        }
+        for c in self.cloudformation_backend.change_sets.values()
+        if c.stack_id == stack.stack_id
+    ]
+    return ActionResult({"Summaries": summaries})
+
+
+_HANDLERS: dict[str, Callable[..., Any]] = {
+    "detect_stack_drift": _detect_stack_drift,
+    "describe_stack_drift_detection_status": _describe_stack_drift_detection_status,
+    "describe_stack_resource_drifts": _describe_stack_resource_drifts,
+    "detect_stack_resource_drift": _detect_stack_resource_drift,
+    "create_stack": _create_stack,
+    "update_stack": _update_stack,
+    "describe_stacks": _describe_stacks,
+    "create_change_set": _create_change_set,
+    "describe_change_set": _describe_change_set,
+    "execute_change_set": _execute_change_set,
+    "delete_change_set": _delete_change_set,
+    "list_change_sets": _list_change_sets,
+}
+
+
+def install(sandbox: Sandbox) -> None:
+    """Make ``sandbox`` the active one and put the drift handlers into moto."""
+    global _active
+    if _active is not None and _active is not sandbox:
+        raise RuntimeError("another sandbox is already running in this process; stop it first")
+    _active = sandbox
+    targets: list[tuple[type, str, Callable[..., Any]]] = [
+        (BaseResponse, "call_action", _call_action),
+        *((CloudFormationResponse, name, fn) for name, fn in _HANDLERS.items()),
+    ]
+    for cls, name, fn in targets:
+        if (cls, name) not in _originals:
+            _originals[(cls, name)] = cls.__dict__.get(name)  # type: ignore[assignment]
+        setattr(cls, name, fn)
+
+
+def uninstall() -> None:
+    """Give moto back its own handlers."""
+    global _active
+    for (cls, name), fn in _originals.items():
+        if fn is None:
+            delattr(cls, name)
+        else:
+            setattr(cls, name, fn)
+    _originals.clear()
+    _active = None

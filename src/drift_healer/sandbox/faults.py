@@ -1,0 +1,121 @@
+"""Faults the sandbox can inject, switchable per test.
+
+API-level faults (throttling, transient 5xx) answer a chosen action of any service with an error for
+N calls, before the action runs. Behavioural faults (a failed detection, a failed change set, a
+failed execution, a busy or vanished stack, phantom changes) are read by the drift extension when
+the operation they concern settles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ApiFault:
+    """An error answered instead of an action, ``remaining`` more times."""
+
+    service: str
+    action: str
+    code: str
+    message: str
+    status: int
+    remaining: int
+
+
+@dataclass
+class PhantomChange:
+    """A Modify change CloudFormation reports on a resource that did not drift (a known bug)."""
+
+    logical_id: str
+    replacement: str = "True"
+
+
+@dataclass
+class Faults:
+    """The switchboard. Every method returns self, so faults chain."""
+
+    api: list[ApiFault] = field(default_factory=list)
+    #: stack name -> (reason, how many resources get checked before the failure)
+    detection_failures: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: stack name -> reason the next change set FAILS with
+    change_set_failures: dict[str, str] = field(default_factory=dict)
+    #: stack name -> logical id of the resource whose update fails
+    execution_failures: dict[str, str] = field(default_factory=dict)
+    phantom_changes: dict[str, list[PhantomChange]] = field(default_factory=dict)
+    #: (service, action) -> callbacks run once, just before that action
+    before: dict[tuple[str, str], list[Callable[[], None]]] = field(default_factory=dict)
+
+    def throttle(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
+        """Answer ``action`` with Throttling ("Rate exceeded", HTTP 400) ``times`` times."""
+        self.api.append(ApiFault(service, action, "Throttling", "Rate exceeded", 400, times))
+        return self
+
+    def server_error(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
+        """Answer ``action`` with a transient InternalFailure (HTTP 500) ``times`` times."""
+        self.api.append(
+            ApiFault(
+                service,
+                action,
+                "InternalFailure",
+                "We encountered an internal error. Please try again.",
+                500,
+                times,
+            )
+        )
+        return self
+
+    def fail_detection(
+        self, stack_name: str, reason: str = "Rate exceeded", checked: int = 1
+    ) -> Faults:
+        """The next detection on the stack ends DETECTION_FAILED after checking ``checked``
+        resources (their results stay, as AWS keeps partial results)."""
+        self.detection_failures[stack_name] = (reason, checked)
+        return self
+
+    def fail_change_set(self, stack_name: str, reason: str) -> Faults:
+        """The next change set on the stack ends FAILED with ``reason``."""
+        self.change_set_failures[stack_name] = reason
+        return self
+
+    def fail_execution(self, stack_name: str, logical_id: str) -> Faults:
+        """The next execution on the stack fails on ``logical_id`` and rolls back."""
+        self.execution_failures[stack_name] = logical_id
+        return self
+
+    def phantom_change(self, stack_name: str, logical_id: str, replacement: str = "True") -> Faults:
+        """Change sets on the stack report a phantom Modify of ``logical_id``."""
+        self.phantom_changes.setdefault(stack_name, []).append(
+            PhantomChange(logical_id, replacement)
+        )
+        return self
+
+    def before_call(
+        self, action: str, callback: Callable[[], None], service: str = "cloudformation"
+    ) -> Faults:
+        """Run ``callback`` once, just before the next ``action`` call (e.g. delete the stack)."""
+        self.before.setdefault((service, action), []).append(callback)
+        return self
+
+    def take_api_fault(self, service: str, action: str) -> ApiFault | None:
+        """The fault to answer this call with, if any (and count it)."""
+        for fault in self.api:
+            if fault.service == service and fault.action == action and fault.remaining > 0:
+                fault.remaining -= 1
+                return fault
+        return None
+
+    def run_before(self, service: str, action: str) -> None:
+        """Run (and forget) the callbacks registered for this call."""
+        for callback in self.before.pop((service, action), []):
+            callback()
+
+    def clear(self) -> None:
+        """Switch every fault off."""
+        self.api.clear()
+        self.detection_failures.clear()
+        self.change_set_failures.clear()
+        self.execution_failures.clear()
+        self.phantom_changes.clear()
+        self.before.clear()
