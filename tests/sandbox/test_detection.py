@@ -14,7 +14,9 @@ from tests.conftest import ManualClock
 from .conftest import detect, drifts
 
 
-def test_new_stack_starts_not_checked_then_in_sync(cfn: Any, clock: ManualClock, stack: Any) -> None:
+def test_new_stack_starts_not_checked_then_in_sync(
+    cfn: Any, clock: ManualClock, stack: Any
+) -> None:
     info = cfn.describe_stacks(StackName="app")["Stacks"][0]["DriftInformation"]
     assert info == {"StackDriftStatus": "NOT_CHECKED"}
 
@@ -62,7 +64,9 @@ def test_out_of_band_changes_of_every_checked_type_are_modified(
         TopicArn=stack["Topic"], AttributeName="DisplayName", AttributeValue="Hacked"
     )
     s3 = sandbox.client("s3")
-    s3.put_bucket_versioning(Bucket=stack["Bucket"], VersioningConfiguration={"Status": "Suspended"})
+    s3.put_bucket_versioning(
+        Bucket=stack["Bucket"], VersioningConfiguration={"Status": "Suspended"}
+    )
     s3.put_bucket_encryption(
         Bucket=stack["Bucket"],
         ServerSideEncryptionConfiguration={
@@ -83,13 +87,22 @@ def test_out_of_band_changes_of_every_checked_type_are_modified(
         "Logs": "NOT_CHECKED",
     }
     assert found["Param"]["PropertyDifferences"] == [
-        {"PropertyPath": "/Value", "ExpectedValue": "on", "ActualValue": "off",
-         "DifferenceType": "NOT_EQUAL"}
+        {
+            "PropertyPath": "/Value",
+            "ExpectedValue": "on",
+            "ActualValue": "off",
+            "DifferenceType": "NOT_EQUAL",
+        }
     ]
-    queue = {(d["PropertyPath"], d["DifferenceType"]): d for d in found["Queue"]["PropertyDifferences"]}
+    queue = {
+        (d["PropertyPath"], d["DifferenceType"]): d for d in found["Queue"]["PropertyDifferences"]
+    }
     assert queue[("/VisibilityTimeout", "NOT_EQUAL")]["ActualValue"] == "99"
     assert queue[("/Tags/1/Value", "NOT_EQUAL")]["ExpectedValue"] == "gold"
-    assert json.loads(queue[("/Tags/0", "ADD")]["ActualValue"]) == {"Key": "owner", "Value": "mallory"}
+    assert json.loads(queue[("/Tags/0", "ADD")]["ActualValue"]) == {
+        "Key": "owner",
+        "Value": "mallory",
+    }
     assert found["Topic"]["PropertyDifferences"][0]["PropertyPath"] == "/DisplayName"
     bucket_paths = {d["PropertyPath"] for d in found["Bucket"]["PropertyDifferences"]}
     assert bucket_paths == {

@@ -32,7 +32,7 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - a fake key for the emulated account
+    "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
 
@@ -60,7 +60,7 @@ class Inbox:
 
     def messages(self) -> list[Notification]:
         """Every notification delivered since the last call."""
-        out = []
+        out: list[Notification] = []
         while True:
             batch = self._sqs.receive_message(
                 QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
@@ -160,13 +160,13 @@ class Sandbox:
     def client(self, service: str, region: str | None = None, retries: int = 1) -> Any:
         """A plain boto3 client on the sandbox. ``retries=1`` (no retry) shows faults as they
         are; raise it to see what boto3's own retries hide."""
-        return boto3.client(  # type: ignore[call-overload]
+        return boto3.client(
             service,
             region_name=region or self.region,
             endpoint_url=self.endpoint_url,
             aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106
-            aws_session_token="testing",  # noqa: S106
+            aws_secret_access_key="testing",
+            aws_session_token="testing",
             config=Config(retries={"mode": "standard", "total_max_attempts": retries}),
         )
 

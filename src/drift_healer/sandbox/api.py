@@ -9,15 +9,16 @@ A gate in front of ``BaseResponse.call_action`` injects API faults for any servi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 
-from .engine import ChangeSetNotFound
+from .engine import ChangeSetNotFound, set_drift_information
 
 if TYPE_CHECKING:
     from .account import Sandbox
@@ -37,19 +38,26 @@ def _original(cls: type, name: str) -> Callable[..., Any]:
 
 
 # --------------------------------------------------------------------------------- gate
+class InjectedFault(ServiceException):
+    """An injected API error. It must not live in a ``moto.*`` module: moto looks the error
+    model up by the exception's module name."""
+
+
 def _call_action(self: BaseResponse) -> Any:
     sandbox = _active
     if sandbox is not None:
-        action = self._get_action()
-        fault = sandbox.faults.take_api_fault(self.service_name, action)
+        action, service = self._get_action(), str(self.service_name)
+        fault = sandbox.faults.take_api_fault(service, action)
         if fault is not None:
-            status, headers, body = self.serialized(
-                ActionResult(ServiceException(fault.code, fault.message))
-            )
+            with warnings.catch_warnings():  # Throttling is unmodeled in AWS's own models too
+                warnings.simplefilter("ignore", UserWarning)
+                _, headers, body = self.serialized(
+                    ActionResult(InjectedFault(fault.code, fault.message))
+                )
             headers["status"] = fault.status
             return fault.status, headers, body
-        sandbox.faults.run_before(self.service_name, action)
-        if self.service_name == "cloudformation":
+        sandbox.faults.run_before(service, action)
+        if service == "cloudformation":
             sandbox.engine.settle()
     return _original(BaseResponse, "call_action")(self)
 
@@ -102,25 +110,29 @@ def _detect_stack_resource_drift(self: CloudFormationResponse) -> ActionResult:
 
 # --------------------------------------------------------------------------------- stacks
 def _create_stack(self: CloudFormationResponse) -> ActionResult:
-    result = _original(CloudFormationResponse, "create_stack")(self)
+    result: Any = _original(CloudFormationResponse, "create_stack")(self)
     engine = _sandbox().engine
-    engine.on_stack_created(engine.stack(self.current_account, self.region, result.result["StackId"]))
-    return result
+    engine.on_stack_created(
+        engine.stack(self.current_account, self.region, result.result["StackId"])
+    )
+    return cast(ActionResult, result)
 
 
 def _update_stack(self: CloudFormationResponse) -> ActionResult:
-    result = _original(CloudFormationResponse, "update_stack")(self)
+    result: Any = _original(CloudFormationResponse, "update_stack")(self)
     engine = _sandbox().engine
-    engine.on_stack_updated(engine.stack(self.current_account, self.region, result.result["StackId"]))
-    return result
+    engine.on_stack_updated(
+        engine.stack(self.current_account, self.region, result.result["StackId"])
+    )
+    return cast(ActionResult, result)
 
 
 def _describe_stacks(self: CloudFormationResponse) -> ActionResult:
     for stack in self.cloudformation_backend.stacks.values():
         if not hasattr(stack, "drift_information"):
-            stack.drift_information = {"StackDriftStatus": "NOT_CHECKED"}
+            set_drift_information(stack, {"StackDriftStatus": "NOT_CHECKED"})
     result: ActionResult = _original(CloudFormationResponse, "describe_stacks")(self)
-    return result
+    return cast(ActionResult, result)
 
 
 # --------------------------------------------------------------------------------- change sets
@@ -134,15 +146,13 @@ def _find(self: CloudFormationResponse) -> Any:
 
 
 def _moto(self: CloudFormationResponse, name: str) -> Any:
-    """Fall back to moto's own (template-diff) change sets for anything not REVERT_DRIFT."""
-    try:
-        return _original(CloudFormationResponse, name)(self)
-    except ValidationError as error:
-        if "does not exist" in str(error):
-            raise ChangeSetNotFound(
-                f"ChangeSet [{self._get_param('ChangeSetName')}] does not exist"
-            ) from None
-        raise
+    """Fall back to moto's own (template-diff) change sets for anything not REVERT_DRIFT.
+    moto crashes or blames the stack on unknown names, so answer those as AWS does."""
+    wanted = self._get_param("ChangeSetName")
+    known = self.cloudformation_backend.change_sets
+    if not any(wanted in (arn, c.change_set_name) for arn, c in known.items()):
+        raise ChangeSetNotFound(f"ChangeSet [{wanted}] does not exist")
+    return _original(CloudFormationResponse, name)(self)
 
 
 def _create_change_set(self: CloudFormationResponse) -> ActionResult:

@@ -96,7 +96,9 @@ def _diff_tags(path: str, expected: list[Any], actual: list[Any]) -> list[Differ
         _, current = live.pop(tag["Key"])
         if render(tag.get("Value")) != render(current.get("Value")):
             out.append(
-                _difference(f"{path}/{i}/Value", tag.get("Value"), current.get("Value"), "NOT_EQUAL")
+                _difference(
+                    f"{path}/{i}/Value", tag.get("Value"), current.get("Value"), "NOT_EQUAL"
+                )
             )
     for index, tag in sorted(live.values(), key=lambda item: item[0]):
         out.append(_difference(f"{path}/{index}", None, tag, "ADD"))

@@ -255,7 +255,7 @@ class DriftEngine:
             live = LIVE_RESOURCES.get(rtype)
             if live is not None:
                 live.write(self._location(stack, physical), self._expected(stack, logical_id))
-        stack.drift_information = {"StackDriftStatus": "NOT_CHECKED"}
+        set_drift_information(stack, {"StackDriftStatus": "NOT_CHECKED"})
         self.generations[stack.stack_id] = 0
 
     def on_stack_updated(self, stack: Stack) -> None:
@@ -327,10 +327,9 @@ class DriftEngine:
             detection.stack_drift_status = "UNKNOWN"
         else:
             detection.stack_drift_status = "IN_SYNC"
-        stack.drift_information = {
-            "StackDriftStatus": detection.stack_drift_status,
-            "LastCheckTimestamp": now,
-        }
+        set_drift_information(
+            stack, {"StackDriftStatus": detection.stack_drift_status, "LastCheckTimestamp": now}
+        )
 
     def describe_detection(self, detection_id: str) -> dict[str, Any]:
         detection = self.detections.get(detection_id)
@@ -351,9 +350,7 @@ class DriftEngine:
             return []
         latest = max(done, key=lambda d: d.started)
         return [
-            d
-            for d in latest.drifts
-            if not statuses or d["StackResourceDriftStatus"] in statuses
+            d for d in latest.drifts if not statuses or d["StackResourceDriftStatus"] in statuses
         ]
 
     def detect_resource_drift(
@@ -393,16 +390,17 @@ class DriftEngine:
             )
         stack = self.stack(account_id, region, stack_name)
         for existing in self.change_sets.values():
-            if existing.stack_id == stack.stack_id and existing.name == name and not (
-                existing.executed
+            if (
+                existing.stack_id == stack.stack_id
+                and existing.name == name
+                and not (existing.executed)
             ):
                 if client_token and existing.client_token == client_token:
                     return existing
                 raise AlreadyExistsException(f"ChangeSet [{name}] already exists")
         if stack.status.endswith("_IN_PROGRESS") or stack.status in _UNUPDATABLE:
             raise ValidationError(
-                message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be "
-                "updated."
+                message=f"Stack:{stack.stack_id} is in {stack.status} state and can not be updated."
             )
         now = self.clock()
         change_set = DriftChangeSet(
@@ -490,20 +488,20 @@ class DriftEngine:
             previous = self._expected(stack, logical_id)
             target = self._expected(stack, logical_id, change_set.parameters)
             actual = live.read(self._location(stack, physical))
-            base = {
+            base: dict[str, Any] = {
                 "LogicalResourceId": logical_id,
                 "PhysicalResourceId": physical,
                 "ResourceType": rtype,
                 "ChangeSetId": change_set.arn,
             }
             if actual is None:
-                change = {**base, "Action": "Add", "ResourceDriftStatus": "DELETED"}
+                change: dict[str, Any] = {**base, "Action": "Add", "ResourceDriftStatus": "DELETED"}
                 change.pop("PhysicalResourceId")
                 change["Scope"] = []
                 change["Details"] = []
                 changes.append({"Type": "Resource", "ResourceChange": change})
                 continue
-            details = []
+            details: list[dict[str, Any]] = []
             for name in sorted(target):
                 if name in actual and same(target[name], actual[name]):
                     continue
@@ -551,7 +549,9 @@ class DriftEngine:
                 change["PolicyAction"] = "ReplaceAndDelete"
             changes.append({"Type": "Resource", "ResourceChange": change})
         for phantom in self.faults.phantom_changes.get(stack.name, []):
-            changes.append(self._phantom(stack, change_set, phantom.logical_id, phantom.replacement))
+            changes.append(
+                self._phantom(stack, change_set, phantom.logical_id, phantom.replacement)
+            )
         return changes
 
     def _phantom(
@@ -627,12 +627,11 @@ class DriftEngine:
             "CreationTime": change_set.created,
             "ExecutionStatus": change_set.execution_status,
             "Status": change_set.status,
-            "Parameters": [
-                {"ParameterKey": k, "ParameterValue": v}
-                for k, v in sorted(change_set.parameters.items())
-            ],
+            # moto's serializer turns this dict into ParameterKey/ParameterValue pairs and wraps
+            # each ResourceChange into a {"Type": "Resource"} Change.
+            "Parameters": dict(sorted(change_set.parameters.items())),
             "Capabilities": change_set.capabilities,
-            "Changes": change_set.changes[start : start + size],
+            "Changes": [c["ResourceChange"] for c in change_set.changes[start : start + size]],
             "DeploymentMode": "REVERT_DRIFT",
             "IncludeNestedStacks": False,
         }
@@ -663,9 +662,7 @@ class DriftEngine:
 
     def list_change_sets(self, stack: Stack) -> list[DriftChangeSet]:
         return [
-            c
-            for c in self.change_sets.values()
-            if c.stack_id == stack.stack_id and not c.executed
+            c for c in self.change_sets.values() if c.stack_id == stack.stack_id and not c.executed
         ]
 
     def delete_change_set(self, change_set: DriftChangeSet) -> None:
@@ -716,7 +713,7 @@ class DriftEngine:
         if change_set.failing_resource is not None:
             change_set.execution_status = "EXECUTE_FAILED"
             stack.status = "UPDATE_ROLLBACK_COMPLETE"
-            stack.stack_status_reason = (
+            stack.stack_status_reason = (  # type: ignore[attr-defined]  # serialised by moto
                 f"The following resource(s) failed to update: [{change_set.failing_resource}]. "
             )
             stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
@@ -733,10 +730,15 @@ class DriftEngine:
             props = target if rc["Action"] == "Add" else {n: target[n] for n in names if n}
             live.write(self._location(stack, resources[logical_id][2]), props)
         stack.status = "UPDATE_COMPLETE"
-        stack.stack_status_reason = None
-        stack.last_updated_time = now
+        stack.stack_status_reason = None  # type: ignore[attr-defined]
+        stack.last_updated_time = now  # type: ignore[attr-defined]
         stack._add_stack_event("UPDATE_COMPLETE")
         change_set.execution_status = "EXECUTE_COMPLETE"
+
+
+def set_drift_information(stack: Stack, info: dict[str, Any]) -> None:
+    """Give a moto stack the DriftInformation DescribeStacks serialises from it."""
+    stack.drift_information = info  # type: ignore[attr-defined]
 
 
 class _ParameterOverlay:

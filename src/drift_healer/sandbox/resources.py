@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from moto.utilities.utils import get_partition
 from moto.s3.models import s3_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 from moto.ssm.models import ssm_backends
+from moto.utilities.utils import get_partition
 
 Properties = dict[str, Any]
 
@@ -80,7 +80,7 @@ class SsmParameter:
             value=str(merged["Value"]),
             parameter_type=merged.get("Type", "String"),
             allowed_pattern=merged.get("AllowedPattern", ""),
-            keyid=None,
+            keyid=None,  # type: ignore[arg-type]
             overwrite=True,
             tags=[],
             data_type="text",

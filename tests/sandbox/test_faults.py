@@ -1,0 +1,130 @@
+"""Every fault the sandbox can inject, seen through a real boto3 client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from drift_healer.sandbox import Sandbox
+from tests.conftest import ManualClock
+
+from .conftest import detect, drifts
+from .test_change_sets import create, drift_the_param
+
+
+def test_throttling_for_n_calls(sandbox: Sandbox, cfn: Any, stack: Any) -> None:
+    sandbox.faults.throttle("DescribeStacks", times=2)
+    for _ in range(2):
+        with pytest.raises(ClientError) as error:
+            cfn.describe_stacks(StackName="app")
+        assert error.value.response["Error"]["Code"] == "Throttling"
+        assert error.value.response["Error"]["Message"] == "Rate exceeded"
+        assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert cfn.describe_stacks(StackName="app")["Stacks"]
+
+
+def test_boto3_retries_hide_a_short_throttle(sandbox: Sandbox, stack: Any) -> None:
+    sandbox.faults.throttle("DescribeStacks", times=2)
+    patient = sandbox.client("cloudformation", retries=5)
+    response = patient.describe_stacks(StackName="app")
+    assert response["ResponseMetadata"]["RetryAttempts"] == 2
+
+
+def test_throttling_other_services(sandbox: Sandbox) -> None:
+    sns = sandbox.client("sns")
+    arn = sns.create_topic(Name="t")["TopicArn"]
+    sandbox.faults.throttle("Publish", times=1, service="sns")
+    with pytest.raises(ClientError) as error:
+        sns.publish(TopicArn=arn, Message="m")
+    assert error.value.response["Error"]["Code"] == "Throttling"
+    sns.publish(TopicArn=arn, Message="m")
+
+
+def test_transient_server_error(sandbox: Sandbox, cfn: Any, stack: Any) -> None:
+    sandbox.faults.server_error("DetectStackDrift", times=1)
+    with pytest.raises(ClientError) as error:
+        cfn.detect_stack_drift(StackName="app")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert cfn.detect_stack_drift(StackName="app")["StackDriftDetectionId"]
+
+
+def test_detection_failed_keeps_partial_results(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
+) -> None:
+    drift_the_param(sandbox)
+    sandbox.faults.fail_detection("app", reason="Rate exceeded", checked=1)
+
+    status = detect(cfn, clock)
+
+    assert status["DetectionStatus"] == "DETECTION_FAILED"
+    assert "Rate exceeded" in status["DetectionStatusReason"]
+    assert status["StackDriftStatus"] == "DRIFTED"  # the part it checked drifted
+    assert list(drifts(cfn)) == ["Param"]
+
+
+def test_change_set_failed_for_another_reason(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
+) -> None:
+    drift_the_param(sandbox)
+    sandbox.faults.fail_change_set("app", "Requires capabilities : [CAPABILITY_IAM]")
+    arn = create(cfn)["Id"]
+    clock.advance(60)
+    described = cfn.describe_change_set(ChangeSetName=arn)
+    assert described["Status"] == "FAILED"
+    assert described["StatusReason"] == "Requires capabilities : [CAPABILITY_IAM]"
+
+
+def test_busy_stack_refuses_change_sets_and_detection_until_it_settles(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
+) -> None:
+    sandbox.make_busy("app", seconds=120)
+    assert cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"] == "UPDATE_IN_PROGRESS"
+    with pytest.raises(ClientError, match="UPDATE_IN_PROGRESS"):
+        create(cfn)
+    with pytest.raises(ClientError, match="UPDATE_IN_PROGRESS"):
+        cfn.detect_stack_drift(StackName="app")
+    clock.advance(120)
+    assert cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    create(cfn)
+
+
+def test_stack_deleted_mid_run(sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any) -> None:
+    stack_id = cfn.describe_stacks(StackName="app")["Stacks"][0]["StackId"]
+    detection_id = cfn.detect_stack_drift(StackName="app")["StackDriftDetectionId"]
+    sandbox.faults.before_call(
+        "DescribeStackDriftDetectionStatus", lambda: sandbox.delete_stack("app")
+    )
+    clock.advance(3600)
+
+    status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id)
+
+    assert status["DetectionStatus"] == "DETECTION_FAILED"
+    with pytest.raises(ClientError, match="does not exist"):
+        cfn.describe_stacks(StackName="app")
+    deleted = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    assert deleted["StackStatus"] == "DELETE_COMPLETE"
+
+
+def test_phantom_change_on_an_in_sync_resource(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
+) -> None:
+    drift_the_param(sandbox)
+    sandbox.faults.phantom_change("app", "Bucket", replacement="True")
+    arn = create(cfn)["Id"]
+    clock.advance(60)
+    changes = {
+        c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
+        for c in cfn.describe_change_set(ChangeSetName=arn)["Changes"]
+    }
+    assert changes["Bucket"]["Replacement"] == "True"
+    assert changes["Bucket"]["ResourceDriftStatus"] == "IN_SYNC"
+    assert changes["Bucket"]["PolicyAction"] == "ReplaceAndDelete"
+
+
+def test_clear_switches_every_fault_off(sandbox: Sandbox, cfn: Any, stack: Any) -> None:
+    sandbox.faults.throttle("DescribeStacks", times=5).fail_execution("app", "Param")
+    sandbox.faults.clear()
+    assert cfn.describe_stacks(StackName="app")["Stacks"]
+    assert sandbox.faults.execution_failures == {}
