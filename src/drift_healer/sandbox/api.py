@@ -131,8 +131,7 @@ def _describe_stacks(self: CloudFormationResponse) -> ActionResult:
     for stack in self.cloudformation_backend.stacks.values():
         if not hasattr(stack, "drift_information"):
             set_drift_information(stack, {"StackDriftStatus": "NOT_CHECKED"})
-    result: ActionResult = _original(CloudFormationResponse, "describe_stacks")(self)
-    return cast(ActionResult, result)
+    return cast(ActionResult, _original(CloudFormationResponse, "describe_stacks")(self))
 
 
 # --------------------------------------------------------------------------------- change sets
