@@ -1,0 +1,25 @@
+"""Lambda entry point: ``drift_healer.handler.lambda_handler``. Thin on purpose."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_durable_execution_sdk_python import DurableContext, durable_execution
+
+from .settings import Settings, get_settings
+from .workflow import Clock, run
+
+
+def build_handler(clock: Clock = time.time, settings: Settings | None = None) -> Any:
+    """The durable handler. Tests and the CLI pass the local runner's clock and their settings;
+    in Lambda, settings come from the environment."""
+
+    @durable_execution
+    def handler(event: Any, context: DurableContext) -> Any:
+        return run(event, context, settings or get_settings(), clock)
+
+    return handler
+
+
+lambda_handler = build_handler()

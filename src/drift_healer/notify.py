@@ -1,0 +1,167 @@
+"""The notification: rendered for a human reviewer, published to SNS.
+
+A reviewer must be able to act from the email alone: what drifted (expected vs actual, secrets
+redacted upstream), the change set and its risk, the console links, and the exact commands.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from .models import HealResult, Outcome
+
+SUBJECT_LIMIT = 100
+_CONSOLE_HOSTS = {
+    "aws": "{region}.console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+}
+_HEADLINES = {
+    Outcome.IN_SYNC: "in sync",
+    Outcome.DRIFT_REPORTED: "drift found (dry run)",
+    Outcome.CHANGE_SET_CREATED: "change set ready for review",
+    Outcome.HEALED: "drift healed",
+    Outcome.RESIDUAL_DRIFT: "drift remains after healing",
+    Outcome.NOTHING_TO_REVERT: "drift found, nothing to revert",
+    Outcome.REJECTED: "heal rejected",
+    Outcome.SKIPPED: "skipped",
+    Outcome.FAILED: "heal FAILED",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    subject: str
+    body: str
+    attributes: dict[str, str]
+
+
+def _console(region: str, arn: str | None) -> str:
+    partition = arn.split(":")[1] if arn and arn.startswith("arn:") else "aws"
+    host = _CONSOLE_HOSTS.get(partition, _CONSOLE_HOSTS["aws"]).format(region=region)
+    return f"https://{host}/cloudformation/home?region={region}"
+
+
+def change_set_url(region: str, stack_arn: str, change_set_arn: str) -> str:
+    """The console page to review a change set (both ARNs URL-encoded)."""
+    return (
+        f"{_console(region, stack_arn)}#/stacks/changesets/changes"
+        f"?stackId={quote(stack_arn, safe='')}&changeSetId={quote(change_set_arn, safe='')}"
+    )
+
+
+def drift_url(region: str, stack_arn: str) -> str:
+    """The console page with the stack's drift results."""
+    return f"{_console(region, stack_arn)}#/stacks/drifts?stackId={quote(stack_arn, safe='')}"
+
+
+def render(result: HealResult, region: str) -> Message:
+    """Subject, body and filterable attributes of the message for ``result``."""
+    headline = _HEADLINES[result.outcome]
+    subject = f"[drift-healer] {result.stack_name}: {headline}"
+    if len(subject) > SUBJECT_LIMIT:
+        subject = subject[: SUBJECT_LIMIT - 1] + "…"
+    lines = [
+        f"Stack:    {result.stack_name}",
+        f"Stack ID: {result.stack_id or 'unknown'}",
+        f"Region:   {region}",
+        f"Outcome:  {result.outcome.value}",
+        f"Reason:   {result.reason}",
+        "",
+    ]
+    lines += _drift_section(result)
+    lines += _change_set_section(result)
+    if result.verification is not None:
+        lines += [f"Verification: stack drift status {result.verification.stack_drift_status}", ""]
+    if result.stack_id:
+        lines += [f"Drift results: {drift_url(region, result.stack_id)}", ""]
+    lines += ["What to do next:", *("  " + step for step in _next_steps(result, region))]
+    return Message(
+        subject=subject,
+        body="\n".join(lines).rstrip() + "\n",
+        attributes={"stack_name": result.stack_name, "outcome": result.outcome.value},
+    )
+
+
+def _drift_section(result: HealResult) -> list[str]:
+    if not result.drifted_resources:
+        return []
+    lines = [f"Drifted resources ({len(result.drifted_resources)}):"]
+    for resource in result.drifted_resources:
+        lines.append(
+            f"  - {resource.logical_resource_id} ({resource.resource_type}) "
+            f"{resource.stack_resource_drift_status}"
+            + (f"  [{resource.physical_resource_id}]" if resource.physical_resource_id else "")
+        )
+        for d in resource.property_differences:
+            lines.append(
+                f"      {d.property_path}: expected {_show(d.expected_value)}, "
+                f"actual {_show(d.actual_value)} ({d.difference_type})"
+            )
+    return [*lines, ""]
+
+
+def _change_set_section(result: HealResult) -> list[str]:
+    cs = result.change_set
+    if cs is None:
+        return []
+    lines = [f"Change set: {cs.name}"]
+    if cs.risk is not None:
+        lines.append(f"Risk:       {cs.risk.value}")
+        lines += [f"  - {reason}" for reason in cs.risk_reasons]
+    lines += [f"Review:     {cs.url}", ""]
+    return lines
+
+
+def _next_steps(result: HealResult, region: str) -> list[str]:
+    cs = result.change_set
+    if result.outcome is Outcome.CHANGE_SET_CREATED and cs is not None:
+        return [
+            "Review the change set (link above). To apply it:",
+            f"  aws cloudformation execute-change-set --region {region} "
+            f"--change-set-name '{cs.id}'",
+            "To discard it:",
+            f"  aws cloudformation delete-change-set --region {region} --change-set-name '{cs.id}'",
+        ]
+    return {
+        Outcome.IN_SYNC: ["Nothing. The stack matches its template."],
+        Outcome.DRIFT_REPORTED: [
+            "Decide whether the drift is wanted. To propose a revert for review, invoke with",
+            "  " + json.dumps({"StackName": result.stack_name, "CreateChangeSetOnly": True}),
+        ],
+        Outcome.HEALED: ["Nothing. The drift was reverted and the stack verified in sync."],
+        Outcome.RESIDUAL_DRIFT: [
+            "Inspect the drift results (link above): some properties cannot be reverted by "
+            "CloudFormation and need a template change or a manual fix.",
+        ],
+        Outcome.NOTHING_TO_REVERT: [
+            "CloudFormation found nothing it can revert (e.g. drift in properties it does not "
+            "manage). Update the template to match, or accept the drift.",
+        ],
+        Outcome.SKIPPED: ["Nothing now; the reason above says when this stack will be healed."],
+        Outcome.REJECTED: ["Nothing. The change set was deleted."],
+        Outcome.FAILED: [
+            "Read the reason above and the function's logs; fix the cause and invoke again.",
+        ],
+    }.get(result.outcome, ["Read the reason above."])
+
+
+def _show(value: str | None) -> str:
+    return "(none)" if value is None else f'"{value}"'
+
+
+def publish(sns: Any, topic_arn: str, message: Message) -> str:
+    """Publish to SNS with ``stack_name`` and ``outcome`` attributes for subscription filters."""
+    response = sns.publish(
+        TopicArn=topic_arn,
+        Subject=message.subject,
+        Message=message.body,
+        MessageAttributes={
+            key: {"DataType": "String", "StringValue": value}
+            for key, value in message.attributes.items()
+        },
+    )
+    return str(response["MessageId"])

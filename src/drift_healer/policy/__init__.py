@@ -1,0 +1,1 @@
+"""Pure decisions over plain data: risk of a change set, pre-flight, names, poll delays."""

@@ -1,0 +1,117 @@
+"""End to end: the real durable handler in the durable SDK's local runner, over the sandbox,
+both on the runner's virtual clock (so hour-long waits take milliseconds)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+from aws_durable_execution_sdk_python_testing.runner import (
+    DurableFunctionTestResult,
+    DurableFunctionTestRunner,
+)
+
+from drift_healer.handler import build_handler
+from drift_healer.sandbox import Notification, Sandbox
+from drift_healer.settings import Settings
+from tests.conftest import TEMPLATE
+
+
+@dataclass
+class Run:
+    """What one execution left behind."""
+
+    raw: DurableFunctionTestResult
+    notifications: list[Notification]
+    runner: DurableFunctionTestRunner
+
+    @property
+    def succeeded(self) -> bool:
+        return self.raw.status.name == "SUCCEEDED"
+
+    @property
+    def result(self) -> dict[str, Any]:
+        assert self.succeeded, f"execution failed: {self.raw.error}"
+        return json.loads(self.raw.result or "null")  # type: ignore[no-any-return]
+
+    @property
+    def error(self) -> Any:
+        assert not self.succeeded, f"execution succeeded: {self.raw.result}"
+        return self.raw.error
+
+    @property
+    def outcome(self) -> str:
+        return str(self.result["Outcome"])
+
+    def step_names(self) -> list[str]:
+        return [op.name for op in self.raw.get_all_operations() if op.name]
+
+
+@dataclass
+class Harness:
+    sandbox: Sandbox
+    topic_arn: str
+    runners: list[DurableFunctionTestRunner] = field(default_factory=list)
+    _now: list[Any] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        """The virtual now of the runner in use (wall clock before any runner exists)."""
+        if self._now:
+            return self._now[-1]._clock.now()  # type: ignore[no-any-return]
+        return datetime.now().astimezone()
+
+    def stack(self, name: str = "app", template: str = TEMPLATE, **kwargs: Any) -> dict[str, str]:
+        cfn = self.sandbox.client("cloudformation")
+        cfn.create_stack(
+            StackName=name,
+            TemplateBody=template,
+            Parameters=[{"ParameterKey": "Env", "ParameterValue": "prod"}],
+            **kwargs,
+        )
+        resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
+        return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+
+    def drift(self, value: str = "off") -> None:
+        self.sandbox.client("ssm").put_parameter(
+            Name="/app/prod/feature", Value=value, Type="String", Overwrite=True
+        )
+
+    def settings(self, **overrides: Any) -> Settings:
+        base: dict[str, Any] = {
+            "sns_topic_arn": self.topic_arn,
+            "healer_stack_name": "drift-healer",
+        }
+        return Settings(**{**base, **overrides})
+
+    def run(self, event: Any, timeout: int = 120, **settings: Any) -> Run:
+        inbox = self.sandbox.inbox(self.topic_arn)
+        handler = build_handler(
+            clock=lambda: runner._clock.now().timestamp(), settings=self.settings(**settings)
+        )
+        runner = DurableFunctionTestRunner(handler=handler, skip_time=True, region="us-east-1")
+        self.runners.append(runner)
+        self._now.append(runner)
+        raw = runner.run(
+            input=json.dumps(event),
+            execution_timeout=7 * 24 * 3600,
+            execution_name=f"heal-{len(self.runners)}",
+        )
+        return Run(raw=raw, notifications=inbox.messages(), runner=runner)
+
+
+@pytest.fixture
+def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    holder: list[Harness] = []
+    sandbox = Sandbox(clock=lambda: holder[0].now())
+    with sandbox:
+        topic = sandbox.client("sns").create_topic(Name="drift-healer")["TopicArn"]
+        harness = Harness(sandbox=sandbox, topic_arn=topic)
+        holder.append(harness)
+        yield harness
+        for runner in harness.runners:
+            runner.close()
