@@ -15,6 +15,7 @@ from aws_durable_execution_sdk_python_testing.runner import (
     DurableFunctionTestRunner,
 )
 
+from drift_healer import aws
 from drift_healer.handler import build_handler
 from drift_healer.sandbox import Notification, Sandbox
 from drift_healer.settings import Settings
@@ -106,6 +107,7 @@ class Harness:
 @pytest.fixture
 def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    aws.reset()
     holder: list[Harness] = []
     sandbox = Sandbox(clock=lambda: holder[0].now())
     with sandbox:

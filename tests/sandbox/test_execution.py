@@ -149,3 +149,35 @@ def test_execute_rolls_back_when_a_resource_fails(
     # resources restored to what they were: still drifted
     detect(cfn, clock)
     assert drifts(cfn)["Param"]["StackResourceDriftStatus"] == "MODIFIED"
+
+
+def test_execution_restores_every_checked_type(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: dict[str, str]
+) -> None:
+    drift_the_param(sandbox)
+    sqs = sandbox.client("sqs")
+    sqs.set_queue_attributes(QueueUrl=stack["Queue"], Attributes={"VisibilityTimeout": "99"})
+    sqs.tag_queue(QueueUrl=stack["Queue"], Tags={"tier": "bronze"})
+    sandbox.client("sns").set_topic_attributes(
+        TopicArn=stack["Topic"], AttributeName="DisplayName", AttributeValue="Hacked"
+    )
+    s3 = sandbox.client("s3")
+    s3.put_bucket_versioning(
+        Bucket=stack["Bucket"], VersioningConfiguration={"Status": "Suspended"}
+    )
+    s3.put_bucket_tagging(
+        Bucket=stack["Bucket"], Tagging={"TagSet": [{"Key": "team", "Value": "x"}]}
+    )
+    arn = create(cfn)["Id"]
+    clock.advance(60)
+    assert len(cfn.describe_change_set(ChangeSetName=arn)["Changes"]) == 4
+
+    cfn.execute_change_set(ChangeSetName=arn)
+    clock.advance(600)
+
+    assert detect(cfn, clock)["StackDriftStatus"] == "IN_SYNC"
+    attributes = sqs.get_queue_attributes(QueueUrl=stack["Queue"], AttributeNames=["All"])
+    assert attributes["Attributes"]["VisibilityTimeout"] == "30"
+    topic = sandbox.client("sns").get_topic_attributes(TopicArn=stack["Topic"])["Attributes"]
+    assert topic["DisplayName"] == "Alerts"
+    assert s3.get_bucket_versioning(Bucket=stack["Bucket"])["Status"] == "Enabled"

@@ -155,9 +155,9 @@ class SnsTopic:
         if arn not in backend.topics:
             backend.create_topic(arn.rsplit(":", 1)[-1])
         if "DisplayName" in properties:
-            backend.set_topic_attribute(arn, "DisplayName", str(properties["DisplayName"]))
+            backend.set_topic_attribute(arn, "display_name", str(properties["DisplayName"]))
         if "KmsMasterKeyId" in properties:
-            backend.set_topic_attribute(arn, "KmsMasterKeyId", str(properties["KmsMasterKeyId"]))
+            backend.set_topic_attribute(arn, "kms_master_key_id", str(properties["KmsMasterKeyId"]))
         if "Tags" in properties:
             backend.topics[arn]._tags = _tag_map(properties["Tags"])
 

@@ -1,0 +1,182 @@
+"""Every outcome of DESIGN §3.2, end to end (local durable runner + sandbox)."""
+
+from __future__ import annotations
+
+from drift_healer.sandbox import ACCOUNT_ID
+
+from .conftest import Harness
+
+
+def param_value(harness: Harness) -> str:
+    ssm = harness.sandbox.client("ssm")
+    return ssm.get_parameter(Name="/app/prod/feature")["Parameter"]["Value"]  # type: ignore[no-any-return]
+
+
+def change_sets(harness: Harness, stack: str = "app") -> list[dict[str, str]]:
+    cfn = harness.sandbox.client("cloudformation")
+    return cfn.list_change_sets(StackName=stack)["Summaries"]  # type: ignore[no-any-return]
+
+
+def test_heals_low_risk_drift_and_verifies(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+
+    run = harness.run({"StackName": "app"})
+
+    assert run.outcome == "HEALED"
+    assert param_value(harness) == "on"
+    result = run.result
+    assert result["Verification"] == {"StackDriftStatus": "IN_SYNC"}
+    assert result["ChangeSet"]["Risk"] == "LOW"
+    assert result["StackId"].startswith(f"arn:aws:cloudformation:us-east-1:{ACCOUNT_ID}:stack/app/")
+    [resource] = result["DriftedResources"]
+    assert resource["LogicalResourceId"] == "Param"
+    assert resource["PropertyDifferences"] == [
+        {
+            "PropertyPath": "/Value",
+            "ExpectedValue": "on",
+            "ActualValue": "off",
+            "DifferenceType": "NOT_EQUAL",
+        }
+    ]
+    [note] = run.notifications
+    assert note.attributes == {"stack_name": "app", "outcome": "HEALED"}
+    assert 'expected "on", actual "off"' in note.message
+    assert note.subject is not None and len(note.subject) <= 100
+
+
+def test_in_sync_ends_quietly_by_default(harness: Harness) -> None:
+    harness.stack()
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "IN_SYNC"
+    assert run.result["ChangeSet"] is None
+    assert run.notifications == []
+    assert change_sets(harness) == []
+
+
+def test_in_sync_notifies_when_asked(harness: Harness) -> None:
+    harness.stack()
+    run = harness.run({"StackName": "app"}, notify_in_sync=True)
+    [note] = run.notifications
+    assert note.attributes["outcome"] == "IN_SYNC"
+
+
+def test_dry_run_reports_and_creates_nothing(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    run = harness.run({"StackName": "app", "DryRun": True})
+    assert run.outcome == "DRIFT_REPORTED"
+    assert run.result["ChangeSet"] is None
+    assert [r["LogicalResourceId"] for r in run.result["DriftedResources"]] == ["Param"]
+    assert change_sets(harness) == []
+    assert param_value(harness) == "off"
+    [note] = run.notifications
+    assert note.attributes["outcome"] == "DRIFT_REPORTED"
+    assert "CreateChangeSetOnly" in note.message
+
+
+def test_create_change_set_only_leaves_it_for_review(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+
+    run = harness.run({"StackName": "app", "CreateChangeSetOnly": True})
+
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "requested" in run.result["Reason"]
+    assert param_value(harness) == "off"
+    [summary] = change_sets(harness)
+    cs = run.result["ChangeSet"]
+    assert summary["ChangeSetId"] == cs["Id"]
+    assert summary["ExecutionStatus"] == "AVAILABLE"
+    assert cs["Url"].startswith("https://us-east-1.console.aws.amazon.com/cloudformation/home")
+    assert "changeSetId=arn%3Aaws%3Acloudformation" in cs["Url"]
+    [note] = run.notifications
+    assert cs["Url"] in note.message
+    assert (
+        f"aws cloudformation execute-change-set --region us-east-1 --change-set-name '{cs['Id']}'"
+        in note.message
+    )
+    assert "delete-change-set" in note.message
+
+
+def test_high_risk_change_set_is_never_executed_unattended(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.phantom_change("app", "Bucket", replacement="True")
+
+    run = harness.run({"StackName": "app"})
+
+    assert run.outcome == "CHANGE_SET_CREATED"
+    cs = run.result["ChangeSet"]
+    assert cs["Risk"] == "HIGH"
+    assert any("Bucket" in r and "Replacement is True" in r for r in cs["RiskReasons"])
+    assert any("Bucket" in r and "not named in the drift report" in r for r in cs["RiskReasons"])
+    assert "HIGH risk" in run.result["Reason"]
+    assert param_value(harness) == "off"  # nothing executed
+    [note] = run.notifications
+    assert "Risk:       HIGH" in note.message
+
+
+def test_re_adding_a_deleted_resource_is_high_risk(harness: Harness) -> None:
+    resources = harness.stack()
+    harness.sandbox.client("sqs").delete_queue(QueueUrl=resources["Queue"])
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert any("action Add adds a resource" in r for r in run.result["ChangeSet"]["RiskReasons"])
+
+
+def test_residual_drift_is_reported_with_what_remains(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    faults = harness.sandbox.faults
+    # someone drifts the parameter again right after the heal, before verification
+    faults.before_call(
+        "ExecuteChangeSet",
+        lambda: faults.before_call("DetectStackDrift", lambda: harness.drift("again")),
+    )
+
+    run = harness.run({"StackName": "app"})
+
+    assert run.outcome == "RESIDUAL_DRIFT"
+    assert run.result["Verification"] == {"StackDriftStatus": "DRIFTED"}
+    assert "Param" in run.result["Reason"]
+
+
+def test_nothing_to_revert_deletes_the_empty_change_set(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    # the drift is undone by hand between detection and the change set
+    harness.sandbox.faults.before_call("CreateChangeSet", lambda: harness.drift("on"))
+
+    run = harness.run({"StackName": "app"})
+
+    assert run.outcome == "NOTHING_TO_REVERT"
+    assert change_sets(harness) == []
+    [note] = run.notifications
+    assert note.attributes["outcome"] == "NOTHING_TO_REVERT"
+
+
+def test_all_pages_of_changes_are_assessed(harness: Harness) -> None:
+    from drift_healer.sandbox import Timing
+
+    harness.sandbox.engine.timing = Timing(change_page_size=1)
+    resources = harness.stack()
+    harness.drift()
+    harness.sandbox.client("sns").set_topic_attributes(
+        TopicArn=resources["Topic"], AttributeName="DisplayName", AttributeValue="x"
+    )
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert {r["LogicalResourceId"] for r in run.result["DriftedResources"]} == {"Param", "Topic"}
+
+
+def test_seed_payloads_keep_working(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    assert harness.run({"StackName": "app", "CreateChangeSetOnly": True}).outcome == (
+        "CHANGE_SET_CREATED"
+    )
+    # the first run's change set awaits review: the nightly payload does not pile up another
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "SKIPPED"
+    assert "awaits review" in run.result["Reason"]
