@@ -32,9 +32,9 @@ class Settings(BaseSettings):
     #: Prefix of the change sets the healer creates (so people and the healer recognise them).
     change_set_prefix: str = Field(default="drift-heal", pattern=r"^[a-zA-Z][-a-zA-Z0-9]{0,40}$")
     #: Attempts per AWS call inside a step (botocore standard retry mode) before a step retry.
-    aws_max_attempts: int = Field(default=5, ge=1)
+    aws_max_attempts: int = Field(default=3, ge=1)
     #: Durable retries of a failed step (with backoff, costs nothing while waiting).
-    step_max_attempts: int = Field(default=4, ge=1)
+    step_max_attempts: int = Field(default=6, ge=1)
     log_level: str = "INFO"
 
 

@@ -65,12 +65,14 @@ class Harness:
             return self._now[-1]._clock.now()  # type: ignore[no-any-return]
         return datetime.now().astimezone()
 
-    def stack(self, name: str = "app", template: str = TEMPLATE, **kwargs: Any) -> dict[str, str]:
+    def stack(
+        self, name: str = "app", template: str = TEMPLATE, env: str = "prod", **kwargs: Any
+    ) -> dict[str, str]:
         cfn = self.sandbox.client("cloudformation")
         cfn.create_stack(
             StackName=name,
             TemplateBody=template,
-            Parameters=[{"ParameterKey": "Env", "ParameterValue": "prod"}],
+            Parameters=[{"ParameterKey": "Env", "ParameterValue": env}],
             **kwargs,
         )
         resources = cfn.describe_stack_resources(StackName=name)["StackResources"]

@@ -1,0 +1,175 @@
+"""Every failure path: a typed error that fails the execution, notified first; and the faults that
+must lose nothing (throttling, retries, a failed publish)."""
+
+from __future__ import annotations
+
+import pytest
+
+from drift_healer.sandbox import Timing
+from tests.conftest import TEMPLATE
+
+from .conftest import Harness
+from .test_outcomes import change_sets, param_value
+
+
+def failure_note(run: object) -> str:
+    notes = run.notifications  # type: ignore[attr-defined]
+    [note] = notes
+    assert note.attributes["outcome"] == "FAILED"
+    assert "heal FAILED" in note.subject
+    return str(note.message)
+
+
+def test_missing_stack_fails_typed_and_is_notified(harness: Harness) -> None:
+    run = harness.run({"StackName": "ghost"})
+    assert run.error.type.endswith("StackNotFound")
+    assert "ghost" in run.error.message
+    assert "does not exist" in failure_note(run)
+
+
+def test_failed_detection_fails_typed_and_is_notified(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.fail_detection("app", reason="Rate exceeded", checked=1)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("DetectionFailed")
+    assert "Rate exceeded" in failure_note(run)
+    assert change_sets(harness) == []
+
+
+def test_detection_longer_than_the_bound_ends_loudly(harness: Harness) -> None:
+    harness.sandbox.engine.timing = Timing(detection_base=5 * 3600)
+    harness.stack()
+    run = harness.run({"StackName": "app"}, max_wait_seconds=1800)
+    assert run.error.type.endswith("WaitTimedOut")
+    assert "1800" in run.error.message
+    assert "MAX_WAIT_SECONDS" in failure_note(run)
+
+
+def test_long_detection_within_the_bound_polls_with_growing_delays(harness: Harness) -> None:
+    """A 40-minute detection (a large stack) is waited for with a handful of polls, not one
+    every 30 seconds, and does not give up after 10 attempts."""
+    harness.sandbox.engine.timing = Timing(detection_base=40 * 60)
+    harness.stack()
+    harness.drift()
+    run = harness.run({"StackName": "app", "DryRun": True})
+    assert run.outcome == "DRIFT_REPORTED"
+    wait = next(op for op in run.raw.get_all_operations() if op.name == "detect drift: wait")
+    polls = wait.attempt  # type: ignore[attr-defined]
+    assert 10 < polls < 40
+
+
+def test_failed_change_set_fails_typed_and_is_notified(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.fail_change_set("app", "Requires capabilities : [CAPABILITY_IAM]")
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("ChangeSetFailed")
+    assert "CAPABILITY_IAM" in failure_note(run)
+
+
+def test_failed_execution_reports_the_stack_reason(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.fail_execution("app", "Param")
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("ExecutionFailed")
+    assert "UPDATE_ROLLBACK_COMPLETE" in run.error.message
+    assert "failed to update: [Param]" in failure_note(run)
+    assert param_value(harness) == "off"
+
+
+def test_obsolete_change_set_is_not_executed(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    cfn = harness.sandbox.client("cloudformation")
+    harness.sandbox.faults.before_call(
+        "DescribeChangeSet",
+        lambda: cfn.update_stack(  # someone deploys while the change set is being made
+            StackName="app",
+            TemplateBody=TEMPLATE + "Outputs:\n  Deployed: {Value: again}\n",
+            Parameters=[{"ParameterKey": "Env", "UsePreviousValue": True}],
+        ),
+    )
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("ExecutionFailed")
+    assert "OBSOLETE" in failure_note(run)
+    assert param_value(harness) == "off"
+
+
+def test_throttled_polls_only_delay_the_heal(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.throttle("DescribeStackDriftDetectionStatus", times=6)
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+
+
+def test_throttled_create_is_retried_durably_and_makes_one_change_set(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    # more throttles than boto3's own attempts: the durable step retry takes over
+    harness.sandbox.faults.throttle("CreateChangeSet", times=7)
+    run = harness.run({"StackName": "app", "CreateChangeSetOnly": True})
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert len(change_sets(harness)) == 1
+
+
+def test_transient_server_errors_are_retried(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.server_error("ExecuteChangeSet", times=6)
+    assert harness.run({"StackName": "app"}).outcome == "HEALED"
+
+
+def test_a_briefly_failing_publish_is_retried(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.throttle("Publish", times=6, service="sns")
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert [n.attributes["outcome"] for n in run.notifications] == ["HEALED"]
+
+
+def test_a_publish_that_never_succeeds_does_not_lose_the_result(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.throttle("Publish", times=1000, service="sns")
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert run.result["Verification"] == {"StackDriftStatus": "IN_SYNC"}
+    assert run.notifications == []
+
+
+@pytest.mark.parametrize("status_change", ["busy"])
+def test_busy_stack_is_skipped(harness: Harness, status_change: str) -> None:
+    harness.stack()
+    harness.sandbox.make_busy("app", seconds=3600)
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "SKIPPED"
+    assert "UPDATE_IN_PROGRESS" in run.result["Reason"]
+
+
+def test_running_detection_means_another_heal_is_in_flight(harness: Harness) -> None:
+    harness.stack()
+    harness.sandbox.client("cloudformation").detect_stack_drift(StackName="app")
+    harness.sandbox.engine.timing = Timing(detection_base=3600)
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "SKIPPED"
+    assert "already running" in run.result["Reason"]
+
+
+def test_healer_never_heals_its_own_stack(harness: Harness) -> None:
+    harness.stack("drift-healer", env="healer")
+    run = harness.run({"StackName": "drift-healer"})
+    assert run.outcome == "SKIPPED"
+    assert "own stack" in run.result["Reason"]
+
+
+def test_opt_in_tag_restricts_which_stacks_are_healed(harness: Harness) -> None:
+    harness.stack("app", Tags=[{"Key": "drift-healer", "Value": "enabled"}])
+    harness.drift()
+    harness.stack("other", env="other")
+    assert harness.run({"StackName": "other"}, opt_in_tag_key="drift-healer").outcome == "SKIPPED"
+    run = harness.run({"StackName": "app"}, opt_in_tag_key="drift-healer")
+    assert run.outcome == "HEALED"
