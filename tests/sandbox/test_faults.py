@@ -128,3 +128,12 @@ def test_clear_switches_every_fault_off(sandbox: Sandbox, cfn: Any, stack: Any) 
     sandbox.faults.clear()
     assert cfn.describe_stacks(StackName="app")["Stacks"]
     assert sandbox.faults.execution_failures == {}
+
+
+def test_calls_are_counted_per_action(sandbox: Sandbox, cfn: Any, stack: Any) -> None:
+    sandbox.faults.throttle("DescribeStacks", times=1)
+    with pytest.raises(ClientError):
+        cfn.describe_stacks(StackName="app")
+    cfn.describe_stacks(StackName="app")
+    assert sandbox.calls[("cloudformation", "DescribeStacks")] == 2
+    assert sandbox.calls[("cloudformation", "CreateStack")] == 1

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,6 +96,8 @@ class Sandbox:
     ) -> None:
         self.region = region
         self.faults = Faults()
+        #: How often each (service, action) was called, faulted calls included.
+        self.calls: Counter[tuple[str, str]] = Counter()
         self.engine = DriftEngine(clock, timing or Timing(), self.faults)
         self._server_mode = server
         self._server: ThreadedMotoServer | None = None

@@ -47,6 +47,7 @@ def _call_action(self: BaseResponse) -> Any:
     sandbox = _active
     if sandbox is not None:
         action, service = self._get_action(), str(self.service_name)
+        sandbox.calls[(service, action)] += 1
         fault = sandbox.faults.take_api_fault(service, action)
         if fault is not None:
             with warnings.catch_warnings():  # Throttling is unmodeled in AWS's own models too

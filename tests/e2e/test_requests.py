@@ -1,0 +1,127 @@
+"""The event contract end to end: bad input changes nothing; Region, RoleArn; secrets redacted;
+replays never repeat a change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from drift_healer.sandbox import ACCOUNT_ID
+from tests.conftest import TEMPLATE
+
+from .conftest import Harness
+
+
+def healer_calls(harness: Harness) -> dict[tuple[str, str], int]:
+    """Calls the healer could make (the test's own inbox uses SQS and sns:Subscribe)."""
+    return {
+        k: v
+        for k, v in harness.sandbox.calls.items()
+        if k[0] in ("cloudformation", "sts") or k == ("sns", "Publish")
+    }
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        ({"StackName": "app", "DryRUN": True}, "DryRUN: unknown field"),
+        ({"StackName": "app", "DryRun": True, "CreateChangeSetOnly": True}, "contradict"),
+        ({"StackName": "app", "DryRun": "yes"}, "DryRun"),
+        ({"StackName": "app", "DryRun": "true"}, "DryRun"),
+        ({}, "StackName: required"),
+        ({"StackName": "bad name!"}, "neither a stack name"),
+        ({"StackName": "app", "Region": "mars"}, "Region"),
+        ({"StackName": "app", "RoleArn": "admin"}, "RoleArn"),
+        (["app"], "JSON object"),
+        ({"StackName": "app", "RequireApproval": True}, "not supported yet"),
+    ],
+)
+def test_bad_input_fails_clearly_before_any_aws_call(
+    harness: Harness, event: Any, expected: str
+) -> None:
+    harness.stack()
+    harness.drift()
+    before = healer_calls(harness)
+    run = harness.run(event)
+    assert expected in run.error.message
+    assert run.error.type.endswith(("InvalidRequest", "NotSupported"))
+    assert healer_calls(harness) == before  # the healer made no AWS call at all
+    assert run.notifications == []
+
+
+def test_stack_in_another_region(harness: Harness) -> None:
+    cfn = harness.sandbox.client("cloudformation", region="eu-west-1")
+    cfn.create_stack(StackName="far", TemplateBody=TEMPLATE)
+    harness.sandbox.client("ssm", region="eu-west-1").put_parameter(
+        Name="/app/dev/feature", Value="off", Type="String", Overwrite=True
+    )
+    run = harness.run({"StackName": "far", "Region": "eu-west-1"})
+    assert run.outcome == "HEALED"
+    assert ":eu-west-1:" in run.result["StackId"]
+    assert run.result["ChangeSet"]["Url"].startswith("https://eu-west-1.console.aws.amazon.com/")
+
+
+def test_stack_in_another_account_through_role_arn(harness: Harness) -> None:
+    member = "210987654321"
+    role = f"arn:aws:iam::{member}:role/DriftHealerMember"
+    sts = harness.sandbox.client("sts")
+    creds = sts.assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
+    session = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
+    cfn = session.client("cloudformation")
+    cfn.create_stack(StackName="member-app", TemplateBody=TEMPLATE)
+    session.client("ssm").put_parameter(
+        Name="/app/dev/feature", Value="off", Type="String", Overwrite=True
+    )
+    # the healer's own account has no such stack
+    assert harness.run({"StackName": "member-app"}).error.type.endswith("StackNotFound")
+
+    run = harness.run({"StackName": "member-app", "RoleArn": role})
+
+    assert run.outcome == "HEALED"
+    assert f":{member}:stack/member-app/" in run.result["StackId"]
+    assert f":{ACCOUNT_ID}:" not in run.result["StackId"]
+
+
+SECRET_TEMPLATE = """
+Resources:
+  DbPassword:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /app/db-password, Type: String, Value: correct-horse}
+"""
+
+
+def test_sensitive_values_are_redacted_in_result_and_message(harness: Harness) -> None:
+    harness.sandbox.client("cloudformation").create_stack(
+        StackName="secrets", TemplateBody=SECRET_TEMPLATE
+    )
+    harness.sandbox.client("ssm").put_parameter(
+        Name="/app/db-password", Value="hunter2", Type="String", Overwrite=True
+    )
+    run = harness.run({"StackName": "secrets", "DryRun": True})
+    [resource] = run.result["DriftedResources"]
+    [difference] = resource["PropertyDifferences"]
+    assert (difference["ExpectedValue"], difference["ActualValue"]) == ("****", "****")
+    [note] = run.notifications
+    assert "hunter2" not in note.message and "correct-horse" not in note.message
+    assert "****" in note.message
+
+
+def test_replays_never_repeat_a_change(harness: Harness) -> None:
+    """The handler is replayed after every durable wait; the changes happen once each."""
+    harness.stack()
+    harness.drift()
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    calls = harness.sandbox.calls
+    assert calls[("cloudformation", "CreateChangeSet")] == 1
+    assert calls[("cloudformation", "ExecuteChangeSet")] == 1
+    assert calls[("cloudformation", "DetectStackDrift")] == 2  # detect, verify
+    assert calls[("sns", "Publish")] == 1
+    assert calls[("cloudformation", "DescribeStackDriftDetectionStatus")] >= 2
