@@ -1,0 +1,115 @@
+"""Run the real durable handler on this machine, in the durable SDK's local runner.
+
+Used by the ``drift-healer`` command. Needs the ``local`` extra (the durable testing SDK), which
+the Lambda artifact never contains.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from .handler import build_handler
+from .settings import Settings
+
+try:
+    from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+except ImportError as missing:  # pragma: no cover - depends on how it was installed
+    raise SystemExit(
+        "running locally needs the durable testing SDK: pip install 'drift-healer[local]'"
+    ) from missing
+
+
+_EPOCH = datetime.min.replace(tzinfo=UTC)
+_TIMEOUT = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One operation of the execution, on the runner's clock."""
+
+    name: str
+    started: datetime | None
+    ended: datetime | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class LocalRun:
+    succeeded: bool
+    result: dict[str, Any] | None
+    error: str | None
+    phases: list[Phase]
+
+
+class LocalRunner:
+    """The local durable runner with the healer's handler; ``skip_time`` makes waits instant
+    (virtual clock) instead of real."""
+
+    def __init__(self, settings: Settings, skip_time: bool) -> None:
+        self._runner = DurableFunctionTestRunner(
+            handler=build_handler(clock=lambda: self.now().timestamp(), settings=settings),
+            skip_time=skip_time,
+        )
+
+    def now(self) -> datetime:
+        """The runner's clock: virtual when skipping time, else the wall clock."""
+        now: datetime = self._runner._clock.now()
+        return now
+
+    def run(
+        self,
+        event: dict[str, Any],
+        progress: Callable[[Phase], None] | None = None,
+        poll_seconds: float = 2.0,
+    ) -> LocalRun:
+        """Run one execution to its end; ``progress`` hears of each new phase as it starts."""
+        arn = self._runner.run_async(
+            input=json.dumps(event), execution_timeout=_TIMEOUT, execution_name="local"
+        )
+        done = threading.Event()
+        if progress is not None:
+            threading.Thread(
+                target=self._report, args=(arn, progress, poll_seconds, done), daemon=True
+            ).start()
+        try:
+            result = self._runner.wait_for_result(arn, timeout=_TIMEOUT)
+        finally:
+            done.set()
+        phases = [_phase(op) for op in result.get_all_operations() if op.name]
+        phases.sort(key=lambda p: p.started or _EPOCH)
+        if result.status.name == "SUCCEEDED":
+            return LocalRun(True, json.loads(result.result or "null"), None, phases)
+        error = result.error
+        message = f"{error.type}: {error.message}" if error else "unknown error"
+        return LocalRun(False, None, message, phases)
+
+    def _report(
+        self,
+        arn: str,
+        progress: Callable[[Phase], None],
+        poll_seconds: float,
+        done: threading.Event,
+    ) -> None:
+        seen: set[str] = set()
+        while not done.wait(poll_seconds):
+            try:
+                events = self._runner.get_execution_history(arn).events
+            except Exception:
+                continue
+            for event in events:
+                name = getattr(event, "name", None)
+                if name and name not in seen:
+                    seen.add(name)
+                    progress(Phase(name, None, None, 0))
+
+    def close(self) -> None:
+        self._runner.close()  # type: ignore[no-untyped-call]
+
+
+def _phase(op: Any) -> Phase:
+    return Phase(op.name, op.start_timestamp, op.end_timestamp, getattr(op, "attempt", 0) or 0)
