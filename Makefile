@@ -25,13 +25,13 @@ test: $(STAMP) ## run the test suite (sandbox + local durable runner; no AWS)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy (strict on src/)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
 
 fmt: $(STAMP) ## format the code
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
 
 lock: ## re-resolve the pinned dependencies into requirements/*.lock (needs the registry)
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
