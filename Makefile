@@ -4,8 +4,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+SCAN   := .venv-scan
+# Operations (override on the command line): make invoke STACK=app MODE=propose
+ENV      ?= default
+STACK    ?=
+MODE     ?= heal
+FUNCTION ?= drift-healer
+EXECUTION ?=
+
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint fmt bench lock clean
+.PHONY: help demo test lint fmt bench lock clean package build deploy deploy-prod invoke logs \
+	executions history
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -21,8 +30,15 @@ $(STAMP): pyproject.toml requirements/dev.lock
 demo: $(STAMP) ## heal a drifted stack in the embedded sandbox, end to end
 	$(BIN)/drift-healer demo
 
-test: $(STAMP) ## run the test suite (sandbox + local durable runner; no AWS)
-	$(BIN)/python -m pytest -q
+test: $(STAMP) $(SCAN)/.installed ## run the test suite (sandbox + local durable runner; no AWS)
+	CHECKOV=$(CURDIR)/$(SCAN)/bin/checkov $(BIN)/python -m pytest -q
+
+# checkov pins an old boto3, so the security scanner lives in its own environment.
+$(SCAN)/.installed: requirements/scan.lock
+	$(PYTHON) -m venv $(SCAN)
+	$(SCAN)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN)/bin/python -m pip install --quiet -r requirements/scan.lock
+	touch $@
 
 lint: $(STAMP) ## ruff and mypy (strict on src/)
 	$(BIN)/ruff check src tests
@@ -33,12 +49,94 @@ fmt: $(STAMP) ## format the code
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
 
-lock: ## re-resolve the pinned dependencies into requirements/*.lock (needs the registry)
+CHECKOV_VERSION := 3.3.30
+
+lock: ## re-resolve every pin into requirements/*.lock and lambda.txt (needs the registry)
+	$(call freeze,'.[dev]',requirements/dev.lock)
+	$(call freeze,.,requirements/lambda.txt)
+	$(call freeze,checkov==$(CHECKOV_VERSION),requirements/scan.lock)
+
+# $(call freeze,WHAT,FILE): install WHAT in a throwaway venv and write its exact versions to FILE.
+define freeze
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install --quiet --upgrade pip
-	.lockenv/bin/python -m pip install --quiet -e '.[dev]'
-	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^-e' > requirements/dev.lock
+	.lockenv/bin/python -m pip install --quiet $(1)
+	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v -e '^-e' -e '^drift-healer' > $(2)
 	rm -rf .lockenv
+endef
 
-clean: ## remove the virtual environment and build output
-	rm -rf $(VENV) .lockenv build dist .pytest_cache .mypy_cache .ruff_cache
+clean: ## remove the virtual environments and build output
+	rm -rf $(VENV) $(SCAN) .lockenv build dist .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# ---------------------------------------------------------------------------- the Lambda artifact
+# What the function needs and nothing else: the pinned runtime requirements, as wheels for
+# python3.13 on the target architecture, and the package without the sandbox and the CLI.
+LAMBDA_PY := 3.13
+package: $(STAMP) ## build dist/drift-healer-{x86_64,arm64}.zip for python3.13 and print their sizes
+	$(MAKE) --no-print-directory artifact ARCH=x86_64 PLATFORM=manylinux2014_x86_64 OUT=build/x86_64
+	$(MAKE) --no-print-directory artifact ARCH=arm64 PLATFORM=manylinux2014_aarch64 OUT=build/arm64
+
+artifact:
+	rm -rf $(OUT) && mkdir -p $(OUT) dist
+	$(BIN)/python -m pip install --quiet --target $(OUT) --platform $(PLATFORM) \
+		--python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
+		-r requirements/lambda.txt
+	$(call copy-code,$(OUT))
+	$(BIN)/python -c "$$ZIP_ARTIFACT" $(OUT) dist/drift-healer-$(ARCH).zip
+
+# $(call copy-code,DIR): the handler's package, without what only runs on a workstation.
+define copy-code
+	python3 -c "import shutil, sys; shutil.copytree('src/drift_healer', sys.argv[1] + \
+		'/drift_healer', dirs_exist_ok=True, ignore=shutil.ignore_patterns('sandbox', 'cli.py', \
+		'local.py', '__pycache__', '*.pyc'))" $(1)
+endef
+
+# Zip a folder reproducibly (sorted, fixed timestamps) and print the sizes.
+define ZIP_ARTIFACT
+import os, sys, zipfile
+src, out = sys.argv[1], sys.argv[2]
+files = sorted(os.path.join(d, f) for d, _, fs in os.walk(src) for f in fs if '__pycache__' not in d)
+with zipfile.ZipFile(out, 'w', zipfile.ZIP_DEFLATED) as z:
+    for path in files:
+        info = zipfile.ZipInfo(os.path.relpath(path, src), (2020, 1, 1, 0, 0, 0))
+        info.external_attr, info.compress_type = 0o644 << 16, zipfile.ZIP_DEFLATED
+        z.writestr(info, open(path, 'rb').read())
+raw = sum(os.path.getsize(p) for p in files)
+print(f'{out}: {os.path.getsize(out) // 1024} KiB zipped, {raw // 1024} KiB unzipped')
+endef
+export ZIP_ARTIFACT
+
+# `sam build` runs this (Metadata: BuildMethod: makefile) with ARTIFACTS_DIR set.
+build-HealerFunction:
+	python3 -m pip install --quiet --target $(ARTIFACTS_DIR) -r requirements/lambda.txt
+	$(call copy-code,$(ARTIFACTS_DIR))
+
+# ---------------------------------------------------------------------------- operations (real AWS)
+build: ## sam build
+	sam build
+
+deploy: build ## sam deploy (ENV=default|prod; first time: sam deploy --guided)
+	sam deploy --config-env $(ENV)
+
+deploy-prod: ## sam deploy to the prod environment of samconfig.toml
+	$(MAKE) deploy ENV=prod
+
+invoke: ## start a heal now: make invoke STACK=app MODE=heal|propose|dry-run
+	@test -n "$(STACK)" || (echo "usage: make invoke STACK=<stack> [MODE=heal|propose|dry-run]"; exit 2)
+	aws lambda invoke --function-name $(FUNCTION):live --invocation-type Event \
+		--cli-binary-format raw-in-base64-out \
+		--payload '$(if $(filter propose,$(MODE)),{"StackName":"$(STACK)","CreateChangeSetOnly":true},$(if $(filter dry-run,$(MODE)),{"StackName":"$(STACK)","DryRun":true},{"StackName":"$(STACK)"}))' \
+		/dev/stdout
+
+logs: ## tail the function's logs
+	sam logs --stack-name $(FUNCTION) --name HealerFunction --tail
+
+executions: ## list the function's durable executions (newest first)
+	aws lambda list-durable-executions-by-function --function-name $(FUNCTION):live \
+		--query 'DurableExecutions[].[DurableExecutionArn,Status,StartTimestamp]' --output table
+
+history: ## the event history of one execution: make history EXECUTION=<durable execution arn>
+	@test -n "$(EXECUTION)" || (echo "usage: make history EXECUTION=<durable-execution-arn>"; exit 2)
+	aws lambda get-durable-execution --durable-execution-arn '$(EXECUTION)'
+	aws lambda get-durable-execution-history --durable-execution-arn '$(EXECUTION)' \
+		--include-execution-data

@@ -1,0 +1,52 @@
+"""Every sample payload in events/ is a valid event, and the schedule's is what the template
+sends by default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drift_healer.models import HealRequest
+
+from .conftest import ROOT
+
+EVENTS = sorted((ROOT / "events").glob("*.json"))
+
+
+def test_there_is_a_payload_per_mode() -> None:
+    assert {p.stem for p in EVENTS} >= {
+        "heal",
+        "create-change-set-only",
+        "dry-run",
+        "require-approval",
+        "other-account",
+        "schedule",
+    }
+
+
+@pytest.mark.parametrize("path", EVENTS, ids=lambda p: p.stem)
+def test_payload_is_a_valid_event(path: Path) -> None:
+    request = HealRequest.model_validate(json.loads(path.read_text()))
+    assert request.stack_name
+
+
+def test_payloads_say_what_their_name_says() -> None:
+    def load(name: str) -> HealRequest:
+        return HealRequest.model_validate(json.loads((ROOT / "events" / name).read_text()))
+
+    assert load("heal.json").mode == "heal"
+    assert load("dry-run.json").mode == "dry-run"
+    assert load("create-change-set-only.json").mode == "create-change-set-only"
+    assert load("require-approval.json").mode == "require-approval"
+    other = load("other-account.json")
+    assert other.role_arn and other.region
+
+
+def test_schedule_payload_is_what_the_default_schedule_sends() -> None:
+    template = (ROOT / "template.yaml").read_text()
+    sent = '{"StackName": "${StackName}", "CreateChangeSetOnly": true}'
+    assert sent in template
+    schedule = json.loads((ROOT / "events" / "schedule.json").read_text())
+    assert schedule == json.loads(sent.replace("${StackName}", schedule["StackName"]))
