@@ -8,6 +8,7 @@ from typing import Any
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
 from .settings import Settings, get_settings
+from .telemetry import tracer
 from .workflow import Clock, run
 
 
@@ -19,7 +20,8 @@ def build_handler(clock: Clock = time.time, settings: Settings | None = None) ->
     def handler(event: Any, context: DurableContext) -> Any:
         return run(event, context, settings or get_settings(), clock)
 
-    return handler
+    # X-Ray segment per invocation (off outside Lambda); boto3 calls become subsegments.
+    return tracer.capture_lambda_handler(handler, capture_response=False)
 
 
 lambda_handler = build_handler()

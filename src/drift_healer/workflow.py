@@ -26,7 +26,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from . import aws, notify
+from . import aws, notify, telemetry
 from . import cloudformation as cfn
 from .errors import (
     ChangeSetFailed,
@@ -376,9 +376,19 @@ class Heal:
             verification=verification,
         )
         self.ctx.logger.info("heal finished", extra={"outcome": outcome.value, "reason": reason})
+        self.record(result)
         if outcome is not Outcome.IN_SYNC or self.settings.notify_in_sync:
             self.notify(result)
         return result.dump()
+
+    def record(self, result: HealResult) -> None:
+        """Metrics, once per execution (a step body does not run again on replay)."""
+        self.ctx.step(
+            lambda _: telemetry.record(
+                result.outcome, len(result.drifted_resources), result.change_set is not None
+            ),
+            name="record metrics",
+        )
 
     def notify(self, result: HealResult) -> None:
         """Publish (with durable retries). A publish that still fails is logged in full, and the
@@ -408,16 +418,16 @@ class Heal:
 
     def notify_failure(self, error: Exception) -> None:
         reason = str(error) if isinstance(error, HealError) else f"{type(error).__name__}: {error}"
-        self.notify(
-            HealResult(
-                stack_name=self.request.stack_name,
-                stack_id=self.stack_id,
-                outcome=Outcome.FAILED,
-                reason=reason,
-                drifted_resources=self.drifted,
-                change_set=self.change_set,
-            )
+        failure = HealResult(
+            stack_name=self.request.stack_name,
+            stack_id=self.stack_id,
+            outcome=Outcome.FAILED,
+            reason=reason,
+            drifted_resources=self.drifted,
+            change_set=self.change_set,
         )
+        self.record(failure)
+        self.notify(failure)
 
     # --------------------------------------------------------------------------- helpers
     def cfn(self) -> Any:
