@@ -83,6 +83,14 @@ class Harness:
             Name="/app/prod/feature", Value=value, Type="String", Overwrite=True
         )
 
+    def drift_again_after_execution(self) -> None:
+        """Someone drifts the parameter again right after the heal, before verification."""
+        faults = self.sandbox.faults
+        faults.before_call(
+            "ExecuteChangeSet",
+            lambda: faults.before_call("DetectStackDrift", lambda: self.drift("again")),
+        )
+
     def settings(self, **overrides: Any) -> Settings:
         base: dict[str, Any] = {
             "sns_topic_arn": self.topic_arn,

@@ -128,12 +128,7 @@ def test_re_adding_a_deleted_resource_is_high_risk(harness: Harness) -> None:
 def test_residual_drift_is_reported_with_what_remains(harness: Harness) -> None:
     harness.stack()
     harness.drift()
-    faults = harness.sandbox.faults
-    # someone drifts the parameter again right after the heal, before verification
-    faults.before_call(
-        "ExecuteChangeSet",
-        lambda: faults.before_call("DetectStackDrift", lambda: harness.drift("again")),
-    )
+    harness.drift_again_after_execution()
 
     run = harness.run({"StackName": "app"})
 

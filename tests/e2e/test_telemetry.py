@@ -50,11 +50,7 @@ def test_a_failure_emits_heal_failed(harness: Harness, capfd: pytest.CaptureFixt
 def test_residual_drift_is_counted(harness: Harness, capfd: pytest.CaptureFixture[str]) -> None:
     harness.stack()
     harness.drift()
-    faults = harness.sandbox.faults
-    faults.before_call(
-        "ExecuteChangeSet",
-        lambda: faults.before_call("DetectStackDrift", lambda: harness.drift("again")),
-    )
+    harness.drift_again_after_execution()
     capfd.readouterr()
     assert harness.run({"StackName": "app"}).outcome == "RESIDUAL_DRIFT"
     [record] = emf_records(capfd.readouterr().out)

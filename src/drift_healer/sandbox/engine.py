@@ -159,6 +159,14 @@ class DriftEngine:
         account_id, region = stack_id.split(":")[4], stack_id.split(":")[3]
         return self.backend(account_id, region).get_stack(stack_id)
 
+    def _live_stack(self, stack_id: str) -> Stack | None:
+        """The stack, or None once it was deleted (operations on it then fail)."""
+        try:
+            stack = self._stack_by_id(stack_id)
+        except ValidationError:
+            return None
+        return None if stack.status == "DELETE_COMPLETE" else stack
+
     @staticmethod
     def _resources(stack: Stack) -> list[tuple[str, str, str]]:
         """(logical id, type, physical id) of every resource the stack created."""
@@ -294,11 +302,8 @@ class DriftEngine:
         return detection.id
 
     def _finish_detection(self, detection: Detection, now: datetime) -> None:
-        try:
-            stack = self._stack_by_id(detection.stack_id)
-        except ValidationError:
-            stack = None
-        if stack is None or stack.status == "DELETE_COMPLETE":
+        stack = self._live_stack(detection.stack_id)
+        if stack is None:
             detection.status = "DETECTION_FAILED"
             detection.reason = "Stack was deleted during drift detection."
             detection.stack_drift_status = "UNKNOWN"
@@ -447,11 +452,8 @@ class DriftEngine:
         return resolved
 
     def _finish_change_set(self, change_set: DriftChangeSet) -> None:
-        try:
-            stack = self._stack_by_id(change_set.stack_id)
-        except ValidationError:
-            stack = None
-        if stack is None or stack.status == "DELETE_COMPLETE":
+        stack = self._live_stack(change_set.stack_id)
+        if stack is None:
             change_set.status = "FAILED"
             change_set.status_reason = "Stack was deleted while the change set was created."
             return
