@@ -106,9 +106,15 @@ print(f'{out}: {os.path.getsize(out) // 1024} KiB zipped, {raw // 1024} KiB unzi
 endef
 export ZIP_ARTIFACT
 
-# `sam build` runs this (Metadata: BuildMethod: makefile) with ARTIFACTS_DIR set.
+# `sam build` runs this (Metadata: BuildMethod: makefile) with ARTIFACTS_DIR set. Wheels are for
+# python3.13 on the function's architecture, whatever Python builds them: LAMBDA_ARCH=x86_64 sam
+# build when you deploy with Architecture=x86_64.
+LAMBDA_ARCH ?= arm64
+LAMBDA_PLATFORM = $(if $(filter x86_64,$(LAMBDA_ARCH)),manylinux2014_x86_64,manylinux2014_aarch64)
 build-HealerFunction:
-	python3 -m pip install --quiet --target $(ARTIFACTS_DIR) -r requirements/lambda.txt
+	python3 -m pip install --quiet --target $(ARTIFACTS_DIR) --platform $(LAMBDA_PLATFORM) \
+		--python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
+		-r requirements/lambda.txt
 	$(call copy-code,$(ARTIFACTS_DIR))
 
 # ---------------------------------------------------------------------------- operations (real AWS)
