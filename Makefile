@@ -127,12 +127,15 @@ deploy: build ## sam deploy (ENV=default|prod; first time: sam deploy --guided)
 deploy-prod: ## sam deploy to the prod environment of samconfig.toml
 	$(MAKE) deploy ENV=prod
 
+PAYLOAD_heal    = {"StackName": "$(STACK)"}
+PAYLOAD_propose = {"StackName": "$(STACK)", "CreateChangeSetOnly": true}
+PAYLOAD_dry-run = {"StackName": "$(STACK)", "DryRun": true}
+
 invoke: ## start a heal now: make invoke STACK=app MODE=heal|propose|dry-run
-	@test -n "$(STACK)" || (echo "usage: make invoke STACK=<stack> [MODE=heal|propose|dry-run]"; exit 2)
+	@test -n "$(STACK)" -a -n '$(PAYLOAD_$(MODE))' || \
+		(echo "usage: make invoke STACK=<stack> [MODE=heal|propose|dry-run]"; exit 2)
 	aws lambda invoke --function-name $(FUNCTION):live --invocation-type Event \
-		--cli-binary-format raw-in-base64-out \
-		--payload '$(if $(filter propose,$(MODE)),{"StackName":"$(STACK)","CreateChangeSetOnly":true},$(if $(filter dry-run,$(MODE)),{"StackName":"$(STACK)","DryRun":true},{"StackName":"$(STACK)"}))' \
-		/dev/stdout
+		--cli-binary-format raw-in-base64-out --payload '$(PAYLOAD_$(MODE))' /dev/stdout
 
 logs: ## tail the function's logs
 	sam logs --stack-name $(FUNCTION) --name HealerFunction --tail

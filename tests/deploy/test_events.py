@@ -50,3 +50,15 @@ def test_schedule_payload_is_what_the_default_schedule_sends() -> None:
     assert sent in template
     schedule = json.loads((ROOT / "events" / "schedule.json").read_text())
     assert schedule == json.loads(sent.replace("${StackName}", schedule["StackName"]))
+
+
+@pytest.mark.parametrize(
+    ("mode", "sample"),
+    [("heal", "heal"), ("propose", "create-change-set-only"), ("dry-run", "dry-run")],
+)
+def test_make_invoke_sends_the_sample_payloads(mode: str, sample: str) -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    line = next(li for li in makefile.splitlines() if li.startswith(f"PAYLOAD_{mode} "))
+    payload = json.loads(line.split("=", 1)[1].strip().replace("$(STACK)", "my-app"))
+    HealRequest.model_validate(payload)
+    assert payload == json.loads((ROOT / "events" / f"{sample}.json").read_text())
