@@ -9,7 +9,8 @@ SCAN   := .venv-scan
 ENV      ?= default
 STACK    ?=
 MODE     ?= heal
-FUNCTION ?= drift-healer
+# The function is named after its stack (samconfig.toml: drift-healer, prod: drift-healer-prod).
+FUNCTION ?= $(if $(filter prod,$(ENV)),drift-healer-prod,drift-healer)
 EXECUTION ?=
 
 .DEFAULT_GOAL := help
@@ -140,8 +141,8 @@ invoke: ## start a heal now: make invoke STACK=app MODE=heal|propose|dry-run
 logs: ## tail the function's logs
 	sam logs --stack-name $(FUNCTION) --name HealerFunction --tail
 
-executions: ## list the function's durable executions (newest first)
-	aws lambda list-durable-executions-by-function --function-name $(FUNCTION):live \
+executions: ## list the function's durable executions
+	aws lambda list-durable-executions-by-function --function-name $(FUNCTION) \
 		--query 'DurableExecutions[].[DurableExecutionArn,Status,StartTimestamp]' --output table
 
 history: ## the event history of one execution: make history EXECUTION=<durable execution arn>

@@ -172,7 +172,7 @@ def test_approver_policy_sends_callbacks_to_this_function_only(translated: dict[
     [statement] = policy["Statement"]
     assert all(a.startswith("lambda:SendDurableExecutionCallback") for a in statement["Action"])
     assert "HealerFunction" in json.dumps(statement["Resource"])
-    assert "*" not in [statement["Resource"]]
+    assert "*" not in statement["Resource"]
 
 
 def _checkov() -> str:
@@ -215,3 +215,24 @@ def test_security_scan_finds_nothing(translated: dict[str, Any], tmp_path: Path)
     assert failed == []
     skipped = [c for r in reports for c in r.get("results", {}).get("skipped_checks", [])]
     assert all(c.get("suppress_comment") for c in skipped)
+
+
+def test_function_is_named_after_its_stack_as_the_makefile_assumes() -> None:
+    """`make invoke`/`executions`/`history` address the function by the samconfig stack name."""
+    import tomllib
+
+    function = load("template.yaml")["Resources"]["HealerFunction"]["Properties"]
+    assert function["FunctionName"] == {"Ref": "AWS::StackName"}
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+    makefile = (ROOT / "Makefile").read_text()
+    for env in ("default", "prod"):
+        stack_name = config[env]["global"]["parameters"]["stack_name"]
+        made = subprocess.run(
+            ["make", "-n", "invoke", "STACK=app", f"ENV={env}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert f"--function-name {stack_name}:live" in made, (env, made)
+    assert "FUNCTION ?=" in makefile
