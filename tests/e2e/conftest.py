@@ -48,21 +48,17 @@ class Run:
     def outcome(self) -> str:
         return str(self.result["Outcome"])
 
-    def step_names(self) -> list[str]:
-        return [op.name for op in self.raw.get_all_operations() if op.name]
-
 
 @dataclass
 class Harness:
     sandbox: Sandbox
     topic_arn: str
     runners: list[DurableFunctionTestRunner] = field(default_factory=list)
-    _now: list[Any] = field(default_factory=list)
 
     def now(self) -> datetime:
         """The virtual now of the runner in use (wall clock before any runner exists)."""
-        if self._now:
-            return self._now[-1]._clock.now()  # type: ignore[no-any-return]
+        if self.runners:
+            return self.runners[-1]._clock.now()  # type: ignore[no-any-return]
         return datetime.now().astimezone()
 
     def stack(
@@ -105,7 +101,6 @@ class Harness:
         )
         runner = DurableFunctionTestRunner(handler=handler, skip_time=True, region="us-east-1")
         self.runners.append(runner)
-        self._now.append(runner)
         raw = runner.run(
             input=json.dumps(event),
             execution_timeout=7 * 24 * 3600,

@@ -3,8 +3,6 @@ must lose nothing (throttling, retries, a failed publish)."""
 
 from __future__ import annotations
 
-import pytest
-
 from drift_healer.sandbox import Timing
 from tests.conftest import TEMPLATE
 
@@ -141,8 +139,7 @@ def test_a_publish_that_never_succeeds_does_not_lose_the_result(harness: Harness
     assert run.notifications == []
 
 
-@pytest.mark.parametrize("status_change", ["busy"])
-def test_busy_stack_is_skipped(harness: Harness, status_change: str) -> None:
+def test_busy_stack_is_skipped(harness: Harness) -> None:
     harness.stack()
     harness.sandbox.make_busy("app", seconds=3600)
     run = harness.run({"StackName": "app"})
