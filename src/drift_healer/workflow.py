@@ -291,12 +291,13 @@ class Heal:
         token = naming.execute_token(self._change_set().name)
 
         def start() -> dict[str, Any]:
+            """Execute if still AVAILABLE. After a crash between the call and its checkpoint,
+            the retry sees EXECUTE_IN_PROGRESS (or later) and does not execute again."""
             client = self.cfn()
             status = cfn.change_set_status(client, arn)
-            if status["ExecutionStatus"] == "AVAILABLE":
-                cfn.execute_change_set(client, arn, token)
-            elif status["ExecutionStatus"] not in ("EXECUTE_IN_PROGRESS", *_DONE_EXECUTING):
-                return status  # cannot be executed; reported below
+            if status["ExecutionStatus"] != "AVAILABLE":
+                return status
+            cfn.execute_change_set(client, arn, token)
             return {**status, "ExecutionStatus": "EXECUTE_IN_PROGRESS"}
 
         started = self.step("execute change set", start)

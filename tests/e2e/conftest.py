@@ -79,6 +79,14 @@ class Harness:
             Name="/app/prod/feature", Value=value, Type="String", Overwrite=True
         )
 
+    def executions(self, stack: str = "app") -> int:
+        """How often CloudFormation started updating the stack (one per executed change set)."""
+        events = self.sandbox.client("cloudformation").describe_stack_events(StackName=stack)
+        return sum(
+            e["ResourceStatus"] == "UPDATE_IN_PROGRESS" and e["LogicalResourceId"] == stack
+            for e in events["StackEvents"]
+        )
+
     def drift_again_after_execution(self) -> None:
         """Someone drifts the parameter again right after the heal, before verification."""
         faults = self.sandbox.faults
@@ -88,9 +96,12 @@ class Harness:
         )
 
     def settings(self, **overrides: Any) -> Settings:
+        # aws_max_attempts=1: botocore's in-call retries sleep in real time; the durable step
+        # retries (virtual time here, free while waiting in Lambda) are what most tests exercise.
         base: dict[str, Any] = {
             "sns_topic_arn": self.topic_arn,
             "healer_stack_name": "drift-healer",
+            "aws_max_attempts": 1,
         }
         return Settings(**{**base, **overrides})
 

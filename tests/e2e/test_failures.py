@@ -3,11 +3,21 @@ must lose nothing (throttling, retries, a failed publish)."""
 
 from __future__ import annotations
 
+import pytest
+
 from drift_healer.sandbox import Timing
+from drift_healer.settings import Settings
 from tests.conftest import TEMPLATE
 
-from .conftest import Harness
+from .conftest import Harness, Run
 from .test_outcomes import change_sets, param_value
+
+STEP_ATTEMPTS = Settings().step_max_attempts
+
+
+def step_attempts(run: Run, name: str) -> int:
+    step = next(op for op in run.raw.get_all_operations() if op.name == name)
+    return int(step.attempt)  # type: ignore[attr-defined]
 
 
 def failure_note(run: object) -> str:
@@ -106,24 +116,39 @@ def test_throttled_polls_only_delay_the_heal(harness: Harness) -> None:
 def test_throttled_create_is_retried_durably_and_makes_one_change_set(harness: Harness) -> None:
     harness.stack()
     harness.drift()
-    # more throttles than boto3's own attempts: the durable step retry takes over
-    harness.sandbox.faults.throttle("CreateChangeSet", times=7)
+    # the harness gives botocore one attempt: every throttle is a durable step retry
+    harness.sandbox.faults.throttle("CreateChangeSet", times=STEP_ATTEMPTS - 1)
     run = harness.run({"StackName": "app", "CreateChangeSetOnly": True})
     assert run.outcome == "CHANGE_SET_CREATED"
     assert len(change_sets(harness)) == 1
+    assert step_attempts(run, "create change set") == STEP_ATTEMPTS
+
+
+def test_exhausted_retries_fail_and_are_notified(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.throttle("CreateChangeSet", times=STEP_ATTEMPTS)
+    run = harness.run({"StackName": "app"})
+    assert "Rate exceeded" in run.error.message
+    assert "Throttling" in failure_note(run)
+    assert change_sets(harness) == []
+    assert param_value(harness) == "off"
 
 
 def test_transient_server_errors_are_retried(harness: Harness) -> None:
     harness.stack()
     harness.drift()
-    harness.sandbox.faults.server_error("ExecuteChangeSet", times=6)
-    assert harness.run({"StackName": "app"}).outcome == "HEALED"
+    harness.sandbox.faults.server_error("ExecuteChangeSet", times=STEP_ATTEMPTS - 1)
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert step_attempts(run, "execute change set") == STEP_ATTEMPTS
+    assert harness.executions() == 1
 
 
 def test_a_briefly_failing_publish_is_retried(harness: Harness) -> None:
     harness.stack()
     harness.drift()
-    harness.sandbox.faults.throttle("Publish", times=6, service="sns")
+    harness.sandbox.faults.throttle("Publish", times=STEP_ATTEMPTS - 1, service="sns")
     run = harness.run({"StackName": "app"})
     assert run.outcome == "HEALED"
     assert [n.attributes["outcome"] for n in run.notifications] == ["HEALED"]
@@ -170,3 +195,30 @@ def test_opt_in_tag_restricts_which_stacks_are_healed(harness: Harness) -> None:
     assert harness.run({"StackName": "other"}, opt_in_tag_key="drift-healer").outcome == "SKIPPED"
     run = harness.run({"StackName": "app"}, opt_in_tag_key="drift-healer")
     assert run.outcome == "HEALED"
+
+
+@pytest.mark.parametrize("aws_max_attempts", [1, 3])
+def test_lost_execute_response_is_retried_without_executing_twice(
+    harness: Harness, aws_max_attempts: int
+) -> None:
+    """A crash between ExecuteChangeSet and its checkpoint. With botocore retries the call is
+    re-sent with the same ClientRequestToken (idempotent); without, the durable step retry sees
+    the execution under way and does not call again. Either way: executed once."""
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.lose_response("ExecuteChangeSet")
+    run = harness.run({"StackName": "app"}, aws_max_attempts=aws_max_attempts)
+    assert run.outcome == "HEALED"
+    assert harness.executions() == 1
+    if aws_max_attempts == 1:
+        assert harness.sandbox.calls[("cloudformation", "ExecuteChangeSet")] == 1
+
+
+def test_lost_create_response_makes_one_change_set(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.lose_response("CreateChangeSet")
+    run = harness.run({"StackName": "app", "CreateChangeSetOnly": True})
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert len(change_sets(harness)) == 1
+    assert harness.sandbox.calls[("cloudformation", "CreateChangeSet")] == 2  # idempotent retry

@@ -122,6 +122,7 @@ def test_replays_never_repeat_a_change(harness: Harness) -> None:
     calls = harness.sandbox.calls
     assert calls[("cloudformation", "CreateChangeSet")] == 1
     assert calls[("cloudformation", "ExecuteChangeSet")] == 1
+    assert harness.executions() == 1
     assert calls[("cloudformation", "DetectStackDrift")] == 2  # detect, verify
     assert calls[("sns", "Publish")] == 1
     assert calls[("cloudformation", "DescribeStackDriftDetectionStatus")] >= 2

@@ -137,3 +137,16 @@ def test_calls_are_counted_per_action(sandbox: Sandbox, cfn: Any, stack: Any) ->
     cfn.describe_stacks(StackName="app")
     assert sandbox.calls[("cloudformation", "DescribeStacks")] == 2
     assert sandbox.calls[("cloudformation", "CreateStack")] == 1
+
+
+def test_lost_response_takes_effect_but_answers_an_error(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
+) -> None:
+    sandbox.faults.lose_response("CreateChangeSet")
+    with pytest.raises(ClientError) as error:
+        create(cfn, ClientToken="t1")
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    [summary] = cfn.list_change_sets(StackName="app")["Summaries"]  # it was created all the same
+    assert create(cfn, ClientToken="t1")["Id"] == summary["ChangeSetId"]  # a retry finds it
+    with pytest.raises(ClientError, match="AlreadyExists"):
+        create(cfn)  # without the token, the same name is a duplicate, as in AWS

@@ -19,6 +19,7 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 
 from .engine import ChangeSetNotFound, set_drift_information
+from .faults import ApiFault
 
 if TYPE_CHECKING:
     from .account import Sandbox
@@ -45,22 +46,27 @@ class InjectedFault(ServiceException):
 
 def _call_action(self: BaseResponse) -> Any:
     sandbox = _active
-    if sandbox is not None:
-        action, service = self._get_action(), str(self.service_name)
-        sandbox.calls[(service, action)] += 1
-        fault = sandbox.faults.take_api_fault(service, action)
-        if fault is not None:
-            with warnings.catch_warnings():  # Throttling is unmodeled in AWS's own models too
-                warnings.simplefilter("ignore", UserWarning)
-                _, headers, body = self.serialized(
-                    ActionResult(InjectedFault(fault.code, fault.message))
-                )
-            headers["status"] = fault.status
-            return fault.status, headers, body
-        sandbox.faults.run_before(service, action)
-        if service == "cloudformation":
-            sandbox.engine.settle()
-    return _original(BaseResponse, "call_action")(self)
+    if sandbox is None:
+        return _original(BaseResponse, "call_action")(self)
+    action, service = self._get_action(), str(self.service_name)
+    sandbox.calls[(service, action)] += 1
+    fault = sandbox.faults.take_api_fault(service, action)
+    if fault is not None:
+        return _fault_response(self, fault)
+    sandbox.faults.run_before(service, action)
+    if service == "cloudformation":
+        sandbox.engine.settle()
+    response = _original(BaseResponse, "call_action")(self)
+    lost = sandbox.faults.take_api_fault(service, action, after=True)
+    return response if lost is None else _fault_response(self, lost)
+
+
+def _fault_response(self: BaseResponse, fault: ApiFault) -> Any:
+    with warnings.catch_warnings():  # Throttling is unmodeled in AWS's own models too
+        warnings.simplefilter("ignore", UserWarning)
+        _, headers, body = self.serialized(ActionResult(InjectedFault(fault.code, fault.message)))
+    headers["status"] = fault.status
+    return fault.status, headers, body
 
 
 # --------------------------------------------------------------------------------- drift

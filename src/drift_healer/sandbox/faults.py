@@ -22,6 +22,9 @@ class ApiFault:
     message: str
     status: int
     remaining: int
+    #: True: the action takes effect and only its response is lost (a timeout, a crash before
+    #: the caller recorded it). False: the error is answered instead of running the action.
+    after: bool = False
 
 
 @dataclass
@@ -66,6 +69,17 @@ class Faults:
         )
         return self
 
+    def lose_response(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
+        """Run ``action``, then answer InternalFailure (HTTP 500) as if the response were lost:
+        the caller cannot tell whether it took effect."""
+        self.api.append(
+            ApiFault(
+                service, action, "InternalFailure", "Response lost after the action ran.", 500,
+                times, after=True,
+            )
+        )
+        return self
+
     def fail_detection(
         self, stack_name: str, reason: str = "Rate exceeded", checked: int = 1
     ) -> Faults:
@@ -98,10 +112,13 @@ class Faults:
         self.before.setdefault((service, action), []).append(callback)
         return self
 
-    def take_api_fault(self, service: str, action: str) -> ApiFault | None:
-        """The fault to answer this call with, if any (and count it)."""
+    def take_api_fault(self, service: str, action: str, after: bool = False) -> ApiFault | None:
+        """The fault to answer this call with, before or after it runs, if any (and count it)."""
         for fault in self.api:
-            if fault.service == service and fault.action == action and fault.remaining > 0:
+            if (
+                (fault.service, fault.action, fault.after) == (service, action, after)
+                and fault.remaining > 0
+            ):
                 fault.remaining -= 1
                 return fault
         return None
