@@ -74,8 +74,13 @@ class Faults:
         the caller cannot tell whether it took effect."""
         self.api.append(
             ApiFault(
-                service, action, "InternalFailure", "Response lost after the action ran.", 500,
-                times, after=True,
+                service,
+                action,
+                "InternalFailure",
+                "Response lost after the action ran.",
+                500,
+                times,
+                after=True,
             )
         )
         return self
@@ -115,10 +120,11 @@ class Faults:
     def take_api_fault(self, service: str, action: str, after: bool = False) -> ApiFault | None:
         """The fault to answer this call with, before or after it runs, if any (and count it)."""
         for fault in self.api:
-            if (
-                (fault.service, fault.action, fault.after) == (service, action, after)
-                and fault.remaining > 0
-            ):
+            if (fault.service, fault.action, fault.after) == (
+                service,
+                action,
+                after,
+            ) and fault.remaining > 0:
                 fault.remaining -= 1
                 return fault
         return None
