@@ -181,3 +181,18 @@ def test_execution_restores_every_checked_type(
     topic = sandbox.client("sns").get_topic_attributes(TopicArn=stack["Topic"])["Attributes"]
     assert topic["DisplayName"] == "Alerts"
     assert s3.get_bucket_versioning(Bucket=stack["Bucket"])["Status"] == "Enabled"
+
+
+def test_stack_deleted_during_execution_fails_it_and_writes_nothing(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
+) -> None:
+    arn = ready_change_set(sandbox, cfn, clock)
+    cfn.execute_change_set(ChangeSetName=arn)
+    sandbox.delete_stack("app")
+    sandbox.client("ssm").put_parameter(  # moto deletes the resources; recreate one by hand
+        Name="/app/prod/feature", Value="mine", Type="String"
+    )
+    clock.advance(600)
+    assert cfn.describe_change_set(ChangeSetName=arn)["ExecutionStatus"] == "EXECUTE_FAILED"
+    value = sandbox.client("ssm").get_parameter(Name="/app/prod/feature")["Parameter"]["Value"]
+    assert value == "mine"

@@ -706,9 +706,8 @@ class DriftEngine:
 
     def _finish_execution(self, change_set: DriftChangeSet, now: datetime) -> None:
         change_set.executed = True
-        try:
-            stack = self._stack_by_id(change_set.stack_id)
-        except ValidationError:
+        stack = self._live_stack(change_set.stack_id)
+        if stack is None:
             change_set.execution_status = "EXECUTE_FAILED"
             return
         self.on_stack_updated(stack)
