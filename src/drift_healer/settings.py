@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     poll_max_seconds: int = Field(default=120, ge=1)
     poll_backoff_rate: float = Field(default=1.6, ge=1.0)
     #: Prefix of the change sets the healer creates (so people and the healer recognise them).
+    #: The IAM policies of the templates allow only ``drift-heal-*``: change them together.
     change_set_prefix: str = Field(default="drift-heal", pattern=r"^[a-zA-Z][-a-zA-Z0-9]{0,40}$")
     #: Attempts per AWS call inside a step (botocore standard retry mode) before a step retry.
     aws_max_attempts: int = Field(default=3, ge=1)

@@ -236,3 +236,11 @@ def test_function_is_named_after_its_stack_as_the_makefile_assumes() -> None:
         ).stdout
         assert f"--function-name {stack_name}:live" in made, (env, made)
     assert "FUNCTION ?=" in makefile
+
+
+def test_iam_change_set_condition_matches_the_default_prefix() -> None:
+    from drift_healer.settings import Settings
+
+    prefix = Settings().change_set_prefix
+    for name in TEMPLATES:
+        assert f"cloudformation:ChangeSetName: {prefix}-*" in (ROOT / name).read_text(), name
