@@ -48,6 +48,21 @@ def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
     }
 
 
+def list_change_sets(cfn: Any, stack_id: str) -> list[dict[str, str]]:
+    """Name and statuses of every change set of the stack (all pages)."""
+    out: list[dict[str, str]] = []
+    kwargs: dict[str, Any] = {"StackName": stack_id}
+    while True:
+        page = cfn.list_change_sets(**kwargs)
+        out += [
+            {k: str(s.get(k, "")) for k in ("ChangeSetName", "Status", "ExecutionStatus")}
+            for s in page.get("Summaries", [])
+        ]
+        if not page.get("NextToken"):
+            return out
+        kwargs["NextToken"] = page["NextToken"]
+
+
 def start_drift_detection(cfn: Any, stack_id: str) -> str | None:
     """Start a detection; None when one is already running on the stack (another heal)."""
     try:

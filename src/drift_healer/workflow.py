@@ -198,13 +198,7 @@ class Heal:
         prefix = self.settings.change_set_prefix + "-"
         mine = naming.change_set_name(self.settings.change_set_prefix, self.execution)
         summaries = self.step(
-            "find other heals",
-            lambda: [
-                {k: s.get(k, "") for k in ("ChangeSetName", "Status", "ExecutionStatus")}
-                for s in self.cfn()
-                .list_change_sets(StackName=stack["StackId"])
-                .get("Summaries", [])
-            ],
+            "find other heals", lambda: cfn.list_change_sets(self.cfn(), stack["StackId"])
         )
         for s in summaries:
             if not s["ChangeSetName"].startswith(prefix) or s["ChangeSetName"] == mine:
