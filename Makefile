@@ -14,7 +14,8 @@ FUNCTION ?= $(if $(filter prod,$(ENV)),drift-healer-prod,drift-healer)
 EXECUTION ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint fmt bench lock clean package build deploy deploy-prod invoke logs \
+.PHONY: help demo test lint fmt bench lock clean package lambda-code build deploy deploy-prod invoke \
+	logs \
 	executions history
 
 help: ## list the targets
@@ -41,10 +42,11 @@ $(SCAN)/.installed: requirements/scan.lock
 	$(SCAN)/bin/python -m pip install --quiet -r requirements/scan.lock
 	touch $@
 
-lint: $(STAMP) ## ruff and mypy (strict on src/)
+lint: $(STAMP) ## ruff, mypy (strict on src/) and the import contracts (the layers)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(STAMP) ## format the code
 	$(BIN)/ruff format src tests
@@ -71,7 +73,7 @@ clean: ## remove the virtual environments and build output
 
 # ---------------------------------------------------------------------------- the Lambda artifact
 # What the function needs and nothing else: the pinned runtime requirements, as wheels for
-# python3.13 on the target architecture, and the package without the sandbox and the CLI.
+# python3.13 on the target architecture, and the drift_healer package.
 LAMBDA_PY := 3.13
 package: $(STAMP) ## build dist/drift-healer-{x86_64,arm64}.zip for python3.13 and print their sizes
 	$(MAKE) --no-print-directory artifact ARCH=x86_64 PLATFORM=manylinux2014_x86_64 OUT=build/x86_64
@@ -85,11 +87,15 @@ artifact:
 	$(call copy-code,$(OUT))
 	$(BIN)/python -c "$$ZIP_ARTIFACT" $(OUT) dist/drift-healer-$(ARCH).zip
 
-# $(call copy-code,DIR): the handler's package, without what only runs on a workstation.
+lambda-code: ## copy the handler's package alone into OUT (what the artifact ships besides wheels)
+	@test -n "$(OUT)" || (echo "usage: make lambda-code OUT=<folder>"; exit 2)
+	$(call copy-code,$(OUT))
+
+# $(call copy-code,DIR): the handler's package. The sandbox (drift_sandbox) and the command line
+# (drift_healer_cli) are packages of their own; an import-linter contract keeps them out of it.
 define copy-code
 	python3 -c "import shutil, sys; shutil.copytree('src/drift_healer', sys.argv[1] + \
-		'/drift_healer', dirs_exist_ok=True, ignore=shutil.ignore_patterns('sandbox', 'cli.py', \
-		'local.py', '__pycache__', '*.pyc'))" $(1)
+		'/drift_healer', dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))" $(1)
 endef
 
 # Zip a folder reproducibly (sorted, fixed timestamps) and print the sizes.

@@ -1,9 +1,9 @@
-"""The one way to build AWS clients.
+"""The one way to build AWS clients, and what AWS errors mean.
 
 Target-stack clients (CloudFormation) use the stack's region and, for another account, a role
-assumed with a session name that identifies the execution. The healer's own clients (SNS) use the
-function's account and region. boto3 honours ``AWS_ENDPOINT_URL``, which is how the CLI points
-everything at the sandbox server.
+assumed once per execution, with a session name that identifies the execution in CloudTrail. The
+healer's own clients (SNS) use the function's account and region. boto3 honours
+``AWS_ENDPOINT_URL``, which is how the CLI points everything at the sandbox server.
 """
 
 from __future__ import annotations
@@ -12,17 +12,29 @@ import os
 import re
 import threading
 import time
-from typing import Any
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_sns import SNSClient
+
+#: Clients and assumed-role credentials kept per container. Built clients are thread-safe and
+#: costly (each reads its service model), so they are reused; an assumed role is reused only
+#: within the execution that assumed it. Bounded: a container serves many executions.
+_CACHE_SIZE = 64
 _lock = threading.Lock()
-#: Clients are thread-safe and costly to build (each new session re-reads the service model), so
-#: one per (service, region, role, endpoint) is kept for the life of the container.
-_clients: dict[tuple[Any, ...], tuple[float, Any]] = {}
+_clients: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
+_roles: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 _base_session: boto3.Session | None = None
 _SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
+_THROTTLING = frozenset({"Throttling", "ThrottlingException"})
+#: Renew an assumed role this long before it expires.
+_RENEW_SECONDS = 300
 
 
 def session_name(execution: str) -> str:
@@ -31,57 +43,95 @@ def session_name(execution: str) -> str:
     return ("drift-healer-" + _SESSION_NAME_CHARS.sub("-", execution))[:64]
 
 
-def _session(role_arn: str | None, name: str) -> tuple[float, boto3.Session]:
-    """(expiry, session): the function's own credentials, or the role's, assumed for an hour."""
-    global _base_session
-    with _lock:
-        if _base_session is None:
-            _base_session = boto3.Session()
-        base = _base_session
-    if role_arn is None:
-        return float("inf"), base
-    credentials = base.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=name)[
-        "Credentials"
-    ]
-    session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
+def cloudformation(
+    region: str, role_arn: str | None, execution: str, max_attempts: int
+) -> CloudFormationClient:
+    """The target stack's CloudFormation client: its region, and its account's role if any."""
+    return cast(
+        "CloudFormationClient",
+        _client("cloudformation", region, role_arn, execution, max_attempts),
     )
-    return credentials["Expiration"].timestamp(), session
 
 
-def client(
-    service: str,
-    *,
-    region: str | None = None,
-    role_arn: str | None = None,
-    execution: str = "local",
-    max_attempts: int = 5,
+def sns(max_attempts: int) -> SNSClient:
+    """The healer's own SNS client (the function's account and region)."""
+    return cast("SNSClient", _client("sns", None, None, "", max_attempts))
+
+
+def _client(
+    service: str, region: str | None, role_arn: str | None, execution: str, max_attempts: int
 ) -> Any:
-    """A boto3 client with standard-mode retries (throttling and 5xx back off inside the call),
-    cached; clients of an assumed role are renewed five minutes before the role expires."""
-    key = (service, region, role_arn, max_attempts, os.environ.get("AWS_ENDPOINT_URL"))
+    """A cached client with standard-mode retries (throttling and 5xx back off inside the call)."""
+    key = (
+        service,
+        region,
+        max_attempts,
+        os.environ.get("AWS_ENDPOINT_URL"),
+        role_arn,
+        execution if role_arn else None,
+    )
     with _lock:
         cached = _clients.get(key)
-        if cached and cached[0] > time.time() + 300:
+        if cached and cached[0] > time.time() + _RENEW_SECONDS:
+            _clients.move_to_end(key)
             return cached[1]
-    expiry, session = _session(role_arn, session_name(execution))
     config = Config(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra="drift-healer",
     )
-    made = session.client(service, region_name=region, config=config)
+    expiry, credentials = float("inf"), {}
+    if role_arn is not None:
+        assumed = _assume(role_arn, execution)
+        expiry = assumed["Expiration"].timestamp()
+        credentials = {
+            "aws_access_key_id": assumed["AccessKeyId"],
+            "aws_secret_access_key": assumed["SecretAccessKey"],
+            "aws_session_token": assumed["SessionToken"],
+        }
+    made = _base().client(service, region_name=region, config=config, **credentials)
     with _lock:
         _clients[key] = (expiry, made)
+        while len(_clients) > _CACHE_SIZE:
+            _clients.popitem(last=False)
     return made
 
 
+def _base() -> boto3.Session:
+    """The function's own session: one per container, so service models are read once."""
+    global _base_session
+    with _lock:
+        if _base_session is None:
+            _base_session = boto3.Session()
+        return _base_session
+
+
+def _assume(role_arn: str, execution: str) -> dict[str, Any]:
+    """The role's credentials for this execution: assumed once, with the execution as session
+    name, and renewed before they expire."""
+    key = (role_arn, execution)
+    with _lock:
+        cached = _roles.get(key)
+        if cached and cached["Expiration"].timestamp() > time.time() + _RENEW_SECONDS:
+            return cached
+    credentials: dict[str, Any] = dict(
+        _base()
+        .client("sts")
+        .assume_role(RoleArn=role_arn, RoleSessionName=session_name(execution))["Credentials"]
+    )
+    with _lock:
+        _roles[key] = credentials
+        while len(_roles) > _CACHE_SIZE:
+            _roles.popitem(last=False)
+    return credentials
+
+
 def reset() -> None:
-    """Forget cached sessions and clients (tests that change credentials or endpoints)."""
+    """Forget cached sessions, credentials and clients (tests that change credentials or
+    endpoints)."""
     global _base_session
     with _lock:
         _clients.clear()
+        _roles.clear()
         _base_session = None
 
 
@@ -91,3 +141,16 @@ def default_region() -> str:
     if not region:
         raise RuntimeError("no AWS region configured: set AWS_REGION or pass Region in the event")
     return str(region)
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def error_message(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Message", ""))
+
+
+def is_throttling(error: ClientError) -> bool:
+    """AWS asked us to slow down ("Rate exceeded"): wait and ask again."""
+    return error_code(error) in _THROTTLING

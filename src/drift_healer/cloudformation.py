@@ -1,32 +1,38 @@
 """A typed adapter over the boto3 CloudFormation client. No durable code here: the workflow calls
-these inside its steps. Answers are plain JSON dicts, ready to checkpoint."""
+these inside its steps. Answers are the plain JSON records of ``records``, ready to checkpoint."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from .aws import error_code, error_message
 from .models import DriftedResource, PropertyDifference
+from .records import (
+    Change,
+    ChangeSetDescription,
+    ChangeSetStatus,
+    ChangeSetSummary,
+    DetectionStatus,
+    DriftRecord,
+    StackInfo,
+)
 from .redact import redact
 
-#: Stack states in which a heal may start (change sets cannot be made in *_IN_PROGRESS,
-#: UPDATE_ROLLBACK_FAILED, ROLLBACK_COMPLETE; drift detection needs a settled stack).
-HEALABLE_STATES = frozenset(
-    {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
-)
-NO_CHANGES_MARKERS = ("didn't contain changes", "No updates are to be performed")
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import (
+        ChangeTypeDef,
+        CreateChangeSetInputTypeDef,
+        DescribeStackResourceDriftsInputTypeDef,
+    )
+
+#: The most DescribeStackResourceDrifts returns per page (it has no botocore paginator).
+_DRIFTS_PER_PAGE = 100
 
 
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def error_message(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Message", ""))
-
-
-def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
+def describe_stack(cfn: CloudFormationClient, stack_name: str) -> StackInfo | None:
     """The stack's identity, status, tags, parameter keys and capabilities; None if missing."""
     try:
         stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
@@ -38,62 +44,60 @@ def describe_stack(cfn: Any, stack_name: str) -> dict[str, Any] | None:
     if stack["StackStatus"] == "DELETE_COMPLETE":
         return None
     return {
-        "StackId": stack["StackId"],
+        "StackId": stack.get("StackId", ""),
         "StackName": stack["StackName"],
         "StackStatus": stack["StackStatus"],
         "StackStatusReason": stack.get("StackStatusReason", ""),
         "Tags": {t["Key"]: t["Value"] for t in stack.get("Tags", [])},
-        "ParameterKeys": [p["ParameterKey"] for p in stack.get("Parameters", [])],
+        "ParameterKeys": [p.get("ParameterKey", "") for p in stack.get("Parameters", [])],
         "Capabilities": list(stack.get("Capabilities", [])),
     }
 
 
-def list_change_sets(cfn: Any, stack_id: str) -> list[dict[str, str]]:
+def list_change_sets(cfn: CloudFormationClient, stack_id: str) -> list[ChangeSetSummary]:
     """Name and statuses of every change set of the stack (all pages)."""
-    out: list[dict[str, str]] = []
-    kwargs: dict[str, Any] = {"StackName": stack_id}
-    while True:
-        page = cfn.list_change_sets(**kwargs)
-        out += [
-            {k: str(s.get(k, "")) for k in ("ChangeSetName", "Status", "ExecutionStatus")}
-            for s in page.get("Summaries", [])
-        ]
-        if not page.get("NextToken"):
-            return out
-        kwargs["NextToken"] = page["NextToken"]
+    return [
+        {
+            "ChangeSetName": summary.get("ChangeSetName", ""),
+            "Status": summary.get("Status", ""),
+            "ExecutionStatus": summary.get("ExecutionStatus", ""),
+        }
+        for page in cfn.get_paginator("list_change_sets").paginate(StackName=stack_id)
+        for summary in page.get("Summaries", [])
+    ]
 
 
-def start_drift_detection(cfn: Any, stack_id: str) -> str | None:
+def start_drift_detection(cfn: CloudFormationClient, stack_id: str) -> str | None:
     """Start a detection; None when one is already running on the stack (another heal)."""
     try:
-        return str(cfn.detect_stack_drift(StackName=stack_id)["StackDriftDetectionId"])
+        return cfn.detect_stack_drift(StackName=stack_id)["StackDriftDetectionId"]
     except ClientError as error:
         if error_code(error) == "ValidationError" and "in progress" in error_message(error):
             return None
         raise
 
 
-def drift_detection_status(cfn: Any, detection_id: str) -> dict[str, Any]:
+def drift_detection_status(cfn: CloudFormationClient, detection_id: str) -> DetectionStatus:
     status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id)
     return {
         "DetectionStatus": status["DetectionStatus"],
-        "StackDriftStatus": status.get("StackDriftStatus"),
+        "StackDriftStatus": status.get("StackDriftStatus", ""),
         "DetectionStatusReason": status.get("DetectionStatusReason", ""),
         "DriftedStackResourceCount": status.get("DriftedStackResourceCount", 0),
     }
 
 
-def drifted_resources(cfn: Any, stack_id: str) -> list[dict[str, Any]]:
+def drifted_resources(cfn: CloudFormationClient, stack_id: str) -> list[DriftRecord]:
     """Every MODIFIED or DELETED resource of the latest detection, all pages, values redacted.
-    (No botocore paginator exists for this call.)"""
-    out: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {
+    (No botocore paginator exists for this call: follow NextToken by hand.)"""
+    out: list[DriftRecord] = []
+    request: DescribeStackResourceDriftsInputTypeDef = {
         "StackName": stack_id,
         "StackResourceDriftStatusFilters": ["MODIFIED", "DELETED"],
-        "MaxResults": 100,
+        "MaxResults": _DRIFTS_PER_PAGE,
     }
     while True:
-        page = cfn.describe_stack_resource_drifts(**kwargs)
+        page = cfn.describe_stack_resource_drifts(**request)
         for drift in page["StackResourceDrifts"]:
             name = f"{drift['LogicalResourceId']} {drift.get('PhysicalResourceId', '')}"
             differences = [
@@ -114,15 +118,18 @@ def drifted_resources(cfn: Any, stack_id: str) -> list[dict[str, Any]]:
                     property_differences=differences,
                 ).dump()
             )
-        if not page.get("NextToken"):
+        token = page.get("NextToken")
+        if not token:
             return out
-        kwargs["NextToken"] = page["NextToken"]
+        request["NextToken"] = token
 
 
-def create_revert_change_set(cfn: Any, stack: dict[str, Any], name: str, description: str) -> str:
+def create_revert_change_set(
+    cfn: CloudFormationClient, stack: StackInfo, name: str, description: str
+) -> str:
     """Create the REVERT_DRIFT change set (idempotent by ClientToken = name). Every parameter
     keeps its previous value; the stack's capabilities are passed on."""
-    kwargs: dict[str, Any] = {
+    request: CreateChangeSetInputTypeDef = {
         "StackName": stack["StackId"],
         "ChangeSetName": name,
         "ChangeSetType": "UPDATE",
@@ -135,50 +142,39 @@ def create_revert_change_set(cfn: Any, stack: dict[str, Any], name: str, descrip
         "Description": description[:1024],
     }
     if stack["Capabilities"]:
-        kwargs["Capabilities"] = stack["Capabilities"]
-    return str(cfn.create_change_set(**kwargs)["Id"])
+        request["Capabilities"] = stack["Capabilities"]  # type: ignore[typeddict-item]
+    return cfn.create_change_set(**request)["Id"]
 
 
-def describe_change_set(cfn: Any, change_set_arn: str) -> dict[str, Any]:
+def describe_change_set(cfn: CloudFormationClient, change_set_arn: str) -> ChangeSetDescription:
     """Status and every change (all pages) of a change set, by ARN (names fail after execution)."""
-    first = cfn.describe_change_set(ChangeSetName=change_set_arn)
-    changes = list(first.get("Changes", []))
-    token = first.get("NextToken")
-    while token:
-        page = cfn.describe_change_set(ChangeSetName=change_set_arn, NextToken=token)
-        changes += page.get("Changes", [])
-        token = page.get("NextToken")
+    pages = list(cfn.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_arn))
+    first = pages[0]
     return {
-        "ChangeSetId": first["ChangeSetId"],
-        "ChangeSetName": first["ChangeSetName"],
-        "Status": first["Status"],
+        "ChangeSetId": first.get("ChangeSetId", ""),
+        "ChangeSetName": first.get("ChangeSetName", ""),
+        "Status": first.get("Status", ""),
         "ExecutionStatus": first.get("ExecutionStatus", ""),
         "StatusReason": first.get("StatusReason", ""),
-        "Changes": [_plain(c) for c in changes],
+        "Changes": [_plain(change) for page in pages for change in page.get("Changes", [])],
     }
 
 
-def change_set_status(cfn: Any, change_set_arn: str) -> dict[str, Any]:
+def change_set_status(cfn: CloudFormationClient, change_set_arn: str) -> ChangeSetStatus:
     """Just the status of a change set (first page only: for polling)."""
     described = cfn.describe_change_set(ChangeSetName=change_set_arn)
     return {
-        "Status": described["Status"],
+        "Status": described.get("Status", ""),
         "ExecutionStatus": described.get("ExecutionStatus", ""),
         "StatusReason": described.get("StatusReason", ""),
     }
 
 
-def is_empty_change_set(status: dict[str, Any]) -> bool:
-    """A FAILED change set that only says there was nothing to change."""
-    reason = str(status.get("StatusReason", ""))
-    return status["Status"] == "FAILED" and any(m in reason for m in NO_CHANGES_MARKERS)
-
-
-def execute_change_set(cfn: Any, change_set_arn: str, token: str) -> None:
+def execute_change_set(cfn: CloudFormationClient, change_set_arn: str, token: str) -> None:
     cfn.execute_change_set(ChangeSetName=change_set_arn, ClientRequestToken=token)
 
 
-def delete_change_set(cfn: Any, change_set_arn: str) -> None:
+def delete_change_set(cfn: CloudFormationClient, change_set_arn: str) -> None:
     try:
         cfn.delete_change_set(ChangeSetName=change_set_arn)
     except ClientError as error:
@@ -186,9 +182,9 @@ def delete_change_set(cfn: Any, change_set_arn: str) -> None:
             raise
 
 
-def _plain(change: dict[str, Any]) -> dict[str, Any]:
+def _plain(change: ChangeTypeDef) -> Change:
     """A Change as JSON (no datetimes), sensitive values redacted: it is checkpointed."""
-    rc = dict(change.get("ResourceChange", {}))
+    rc: dict[str, Any] = dict(change.get("ResourceChange", {}))
     name = f"{rc.get('LogicalResourceId', '')} {rc.get('PhysicalResourceId', '')}"
     details = []
     for detail in rc.get("Details", []):

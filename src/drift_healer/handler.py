@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
 from .settings import Settings, get_settings
 from .telemetry import tracer
-from .workflow import Clock, run
+from .workflow import run
 
 
-def build_handler(clock: Clock = time.time, settings: Settings | None = None) -> Any:
-    """The durable handler. Tests and the CLI pass the local runner's clock and their settings;
-    in Lambda, settings come from the environment."""
+def build_handler(settings: Settings | None = None) -> Any:
+    """The durable handler. Tests and the CLI pass their settings; in Lambda, settings come from
+    the environment."""
 
     @durable_execution
     def handler(event: Any, context: DurableContext) -> Any:
-        return run(event, context, settings or get_settings(), clock)
+        return run(event, context, settings or get_settings())
 
     # X-Ray segment per invocation (off outside Lambda); boto3 calls become subsegments.
     return tracer.capture_lambda_handler(handler, capture_response=False)

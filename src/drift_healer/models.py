@@ -6,11 +6,15 @@ Field names are the PascalCase of DESIGN §3; Python code uses snake_case attrib
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, model_validator
 from pydantic.alias_generators import to_pascal
+from pydantic_core import ErrorDetails
+
+from .errors import InvalidRequest, NotSupported
 
 _STACK_ARN = re.compile(r"^arn:aws[a-z-]*:cloudformation:[a-z0-9-]+:\d{12}:stack/[^/]+/.+$")
 _STACK_NAME = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]{0,127}$")
@@ -71,6 +75,17 @@ class HealRequest(_Contract):
         return self
 
     @property
+    def stack_region(self) -> str | None:
+        """``Region``, else the region of a stack ARN; None means the function's own region."""
+        if self.region is not None:
+            return self.region
+        return self.stack_name.split(":")[3] if self.stack_name.startswith("arn:") else None
+
+    def event(self) -> dict[str, Any]:
+        """This request as an event (only the fields that differ from their defaults)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+    @property
     def mode(self) -> str:
         """The requested mode, for logs and metrics."""
         if self.dry_run:
@@ -80,6 +95,38 @@ class HealRequest(_Contract):
         if self.require_approval:
             return "require-approval"
         return "heal"
+
+
+def parse_request(event: object) -> HealRequest:
+    """Validate the event before any AWS call; the error names the field and the fix."""
+    if not isinstance(event, dict):
+        raise InvalidRequest(
+            'the event must be a JSON object like {"StackName": "app"}, '
+            f"got {type(event).__name__}"
+        )
+    try:
+        request = HealRequest.model_validate(event)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {_explain(e)}"
+            for e in error.errors()
+        )
+        raise InvalidRequest(f"invalid heal request: {problems}") from None
+    if request.require_approval:
+        raise NotSupported(
+            "RequireApproval is not supported yet: use CreateChangeSetOnly and execute the "
+            "change set after review"
+        )
+    return request
+
+
+def _explain(error: ErrorDetails) -> str:
+    if error["type"] == "extra_forbidden":
+        allowed = ", ".join(str(f.alias) for f in HealRequest.model_fields.values())
+        return f"unknown field (allowed: {allowed}; names are case-sensitive)"
+    if error["type"] == "missing":
+        return "required"
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 class Outcome(StrEnum):
@@ -125,6 +172,15 @@ class ChangeSetInfo(_Contract):
 
 class Verification(_Contract):
     stack_drift_status: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One notification (DESIGN §3.3): subject, body, and attributes subscribers filter on."""
+
+    subject: str
+    body: str
+    attributes: dict[str, str]
 
 
 class HealResult(_Contract):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from drift_healer import aws
-from drift_healer.cli import main
+from drift_healer_cli.main import main
 
 
 def test_demo_heals_and_verifies(capsys: pytest.CaptureFixture[str]) -> None:
@@ -39,9 +39,3 @@ def test_heal_against_the_sandbox_server_with_real_waits(
         "Orders",
         "Alerts",
     }
-
-
-def test_heal_flags_are_exclusive(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["heal", "x", "--dry-run", "--create-change-set-only"])
-    assert "not allowed with" in capsys.readouterr().err

@@ -5,34 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from drift_healer.sandbox import Timing
-from drift_healer.settings import Settings
-from tests.conftest import TEMPLATE
-
-from .conftest import Harness, Run
-from .test_outcomes import change_sets, param_value
-
-STEP_ATTEMPTS = Settings().step_max_attempts
-
-
-def step_attempts(run: Run, name: str) -> int:
-    step = next(op for op in run.raw.get_all_operations() if op.name == name)
-    return int(step.attempt)  # type: ignore[attr-defined]
-
-
-def failure_note(run: object) -> str:
-    notes = run.notifications  # type: ignore[attr-defined]
-    [note] = notes
-    assert note.attributes["outcome"] == "FAILED"
-    assert "heal FAILED" in note.subject
-    return str(note.message)
+from drift_sandbox import Timing
+from tests.support import STEP_ATTEMPTS, TEMPLATE, Harness
 
 
 def test_missing_stack_fails_typed_and_is_notified(harness: Harness) -> None:
     run = harness.run({"StackName": "ghost"})
     assert run.error.type.endswith("StackNotFound")
     assert "ghost" in run.error.message
-    assert "does not exist" in failure_note(run)
+    assert "does not exist" in run.failure_note()
 
 
 def test_failed_detection_fails_typed_and_is_notified(harness: Harness) -> None:
@@ -41,8 +22,8 @@ def test_failed_detection_fails_typed_and_is_notified(harness: Harness) -> None:
     harness.sandbox.faults.fail_detection("app", reason="Rate exceeded", checked=1)
     run = harness.run({"StackName": "app"})
     assert run.error.type.endswith("DetectionFailed")
-    assert "Rate exceeded" in failure_note(run)
-    assert change_sets(harness) == []
+    assert "Rate exceeded" in run.failure_note()
+    assert harness.change_sets() == []
 
 
 def test_detection_longer_than_the_bound_ends_loudly(harness: Harness) -> None:
@@ -51,7 +32,7 @@ def test_detection_longer_than_the_bound_ends_loudly(harness: Harness) -> None:
     run = harness.run({"StackName": "app"}, max_wait_seconds=1800)
     assert run.error.type.endswith("WaitTimedOut")
     assert "1800" in run.error.message
-    assert "MAX_WAIT_SECONDS" in failure_note(run)
+    assert "MAX_WAIT_SECONDS" in run.failure_note()
 
 
 def test_long_detection_within_the_bound_polls_with_growing_delays(harness: Harness) -> None:
@@ -62,8 +43,7 @@ def test_long_detection_within_the_bound_polls_with_growing_delays(harness: Harn
     harness.drift()
     run = harness.run({"StackName": "app", "DryRun": True})
     assert run.outcome == "DRIFT_REPORTED"
-    wait = next(op for op in run.raw.get_all_operations() if op.name == "detect drift: wait")
-    polls = wait.attempt  # type: ignore[attr-defined]
+    polls = run.attempts("detect drift: wait")
     assert 10 < polls < 40
 
 
@@ -73,7 +53,7 @@ def test_failed_change_set_fails_typed_and_is_notified(harness: Harness) -> None
     harness.sandbox.faults.fail_change_set("app", "Requires capabilities : [CAPABILITY_IAM]")
     run = harness.run({"StackName": "app"})
     assert run.error.type.endswith("ChangeSetFailed")
-    assert "CAPABILITY_IAM" in failure_note(run)
+    assert "CAPABILITY_IAM" in run.failure_note()
 
 
 def test_failed_execution_reports_the_stack_reason(harness: Harness) -> None:
@@ -83,8 +63,8 @@ def test_failed_execution_reports_the_stack_reason(harness: Harness) -> None:
     run = harness.run({"StackName": "app"})
     assert run.error.type.endswith("ExecutionFailed")
     assert "UPDATE_ROLLBACK_COMPLETE" in run.error.message
-    assert "failed to update: [Param]" in failure_note(run)
-    assert param_value(harness) == "off"
+    assert "failed to update: [Param]" in run.failure_note()
+    assert harness.param_value() == "off"
 
 
 def test_obsolete_change_set_is_not_executed(harness: Harness) -> None:
@@ -101,8 +81,8 @@ def test_obsolete_change_set_is_not_executed(harness: Harness) -> None:
     )
     run = harness.run({"StackName": "app"})
     assert run.error.type.endswith("ExecutionFailed")
-    assert "OBSOLETE" in failure_note(run)
-    assert param_value(harness) == "off"
+    assert "OBSOLETE" in run.failure_note()
+    assert harness.param_value() == "off"
 
 
 def test_throttled_polls_only_delay_the_heal(harness: Harness) -> None:
@@ -120,8 +100,8 @@ def test_throttled_create_is_retried_durably_and_makes_one_change_set(harness: H
     harness.sandbox.faults.throttle("CreateChangeSet", times=STEP_ATTEMPTS - 1)
     run = harness.run({"StackName": "app", "CreateChangeSetOnly": True})
     assert run.outcome == "CHANGE_SET_CREATED"
-    assert len(change_sets(harness)) == 1
-    assert step_attempts(run, "create change set") == STEP_ATTEMPTS
+    assert len(harness.change_sets()) == 1
+    assert run.attempts("create change set") == STEP_ATTEMPTS
 
 
 def test_exhausted_retries_fail_and_are_notified(harness: Harness) -> None:
@@ -130,9 +110,9 @@ def test_exhausted_retries_fail_and_are_notified(harness: Harness) -> None:
     harness.sandbox.faults.throttle("CreateChangeSet", times=STEP_ATTEMPTS)
     run = harness.run({"StackName": "app"})
     assert "Rate exceeded" in run.error.message
-    assert "Throttling" in failure_note(run)
-    assert change_sets(harness) == []
-    assert param_value(harness) == "off"
+    assert "Throttling" in run.failure_note()
+    assert harness.change_sets() == []
+    assert harness.param_value() == "off"
 
 
 def test_transient_server_errors_are_retried(harness: Harness) -> None:
@@ -141,7 +121,7 @@ def test_transient_server_errors_are_retried(harness: Harness) -> None:
     harness.sandbox.faults.server_error("ExecuteChangeSet", times=STEP_ATTEMPTS - 1)
     run = harness.run({"StackName": "app"})
     assert run.outcome == "HEALED"
-    assert step_attempts(run, "execute change set") == STEP_ATTEMPTS
+    assert run.attempts("execute change set") == STEP_ATTEMPTS
     assert harness.executions() == 1
 
 
@@ -220,5 +200,5 @@ def test_lost_create_response_makes_one_change_set(harness: Harness) -> None:
     harness.sandbox.faults.lose_response("CreateChangeSet")
     run = harness.run({"StackName": "app", "CreateChangeSetOnly": True})
     assert run.outcome == "CHANGE_SET_CREATED"
-    assert len(change_sets(harness)) == 1
+    assert len(harness.change_sets()) == 1
     assert harness.sandbox.calls[("cloudformation", "CreateChangeSet")] == 2  # idempotent retry

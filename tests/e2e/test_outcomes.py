@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from drift_healer.sandbox import ACCOUNT_ID
-
-from .conftest import Harness
-
-
-def param_value(harness: Harness) -> str:
-    ssm = harness.sandbox.client("ssm")
-    return ssm.get_parameter(Name="/app/prod/feature")["Parameter"]["Value"]  # type: ignore[no-any-return]
-
-
-def change_sets(harness: Harness, stack: str = "app") -> list[dict[str, str]]:
-    cfn = harness.sandbox.client("cloudformation")
-    return cfn.list_change_sets(StackName=stack)["Summaries"]  # type: ignore[no-any-return]
+from drift_sandbox import ACCOUNT_ID
+from tests.support import Harness
 
 
 def test_heals_low_risk_drift_and_verifies(harness: Harness) -> None:
@@ -24,7 +13,7 @@ def test_heals_low_risk_drift_and_verifies(harness: Harness) -> None:
     run = harness.run({"StackName": "app"})
 
     assert run.outcome == "HEALED"
-    assert param_value(harness) == "on"
+    assert harness.param_value() == "on"
     result = run.result
     assert result["Verification"] == {"StackDriftStatus": "IN_SYNC"}
     assert result["ChangeSet"]["Risk"] == "LOW"
@@ -51,7 +40,7 @@ def test_in_sync_ends_quietly_by_default(harness: Harness) -> None:
     assert run.outcome == "IN_SYNC"
     assert run.result["ChangeSet"] is None
     assert run.notifications == []
-    assert change_sets(harness) == []
+    assert harness.change_sets() == []
 
 
 def test_in_sync_notifies_when_asked(harness: Harness) -> None:
@@ -68,8 +57,8 @@ def test_dry_run_reports_and_creates_nothing(harness: Harness) -> None:
     assert run.outcome == "DRIFT_REPORTED"
     assert run.result["ChangeSet"] is None
     assert [r["LogicalResourceId"] for r in run.result["DriftedResources"]] == ["Param"]
-    assert change_sets(harness) == []
-    assert param_value(harness) == "off"
+    assert harness.change_sets() == []
+    assert harness.param_value() == "off"
     [note] = run.notifications
     assert note.attributes["outcome"] == "DRIFT_REPORTED"
     assert "CreateChangeSetOnly" in note.message
@@ -83,8 +72,8 @@ def test_create_change_set_only_leaves_it_for_review(harness: Harness) -> None:
 
     assert run.outcome == "CHANGE_SET_CREATED"
     assert "requested" in run.result["Reason"]
-    assert param_value(harness) == "off"
-    [summary] = change_sets(harness)
+    assert harness.param_value() == "off"
+    [summary] = harness.change_sets()
     cs = run.result["ChangeSet"]
     assert summary["ChangeSetId"] == cs["Id"]
     assert summary["ExecutionStatus"] == "AVAILABLE"
@@ -112,7 +101,7 @@ def test_high_risk_change_set_is_never_executed_unattended(harness: Harness) -> 
     assert any("Bucket" in r and "Replacement is True" in r for r in cs["RiskReasons"])
     assert any("Bucket" in r and "not named in the drift report" in r for r in cs["RiskReasons"])
     assert "HIGH risk" in run.result["Reason"]
-    assert param_value(harness) == "off"  # nothing executed
+    assert harness.param_value() == "off"  # nothing executed
     [note] = run.notifications
     assert "Risk:       HIGH" in note.message
 
@@ -146,13 +135,13 @@ def test_nothing_to_revert_deletes_the_empty_change_set(harness: Harness) -> Non
     run = harness.run({"StackName": "app"})
 
     assert run.outcome == "NOTHING_TO_REVERT"
-    assert change_sets(harness) == []
+    assert harness.change_sets() == []
     [note] = run.notifications
     assert note.attributes["outcome"] == "NOTHING_TO_REVERT"
 
 
 def test_all_pages_of_changes_are_assessed(harness: Harness) -> None:
-    from drift_healer.sandbox import Timing
+    from drift_sandbox import Timing
 
     harness.sandbox.engine.timing = Timing(change_page_size=1)
     resources = harness.stack()

@@ -8,10 +8,8 @@ from typing import Any
 import boto3
 import pytest
 
-from drift_healer.sandbox import ACCOUNT_ID
-from tests.conftest import TEMPLATE
-
-from .conftest import Harness
+from drift_sandbox import ACCOUNT_ID
+from tests.support import TEMPLATE, Harness
 
 
 def healer_calls(harness: Harness) -> dict[tuple[str, str], int]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Harness
+from tests.support import Harness
 
 
 def emf_records(out: str) -> list[dict[str, Any]]:

@@ -7,37 +7,15 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drift_healer.sandbox import NO_CHANGES_REASON, Sandbox, Timing
-from tests.conftest import TEMPLATE, ManualClock
-
-from .conftest import detect, drifts
-
-PREVIOUS = [{"ParameterKey": "Env", "UsePreviousValue": True}]
-
-
-def create(cfn: Any, name: str = "heal-1", stack: str = "app", **extra: Any) -> dict[str, Any]:
-    return cfn.create_change_set(  # type: ignore[no-any-return]
-        StackName=stack,
-        ChangeSetName=name,
-        DeploymentMode="REVERT_DRIFT",
-        UsePreviousTemplate=True,
-        ChangeSetType="UPDATE",
-        Parameters=PREVIOUS,
-        **extra,
-    )
-
-
-def drift_the_param(sandbox: Sandbox) -> None:
-    sandbox.client("ssm").put_parameter(
-        Name="/app/prod/feature", Value="off", Type="String", Overwrite=True
-    )
+from drift_sandbox import NO_CHANGES_REASON, Sandbox, Timing
+from tests.support import TEMPLATE, ManualClock, create_change_set, detect, drift_param, drifts
 
 
 def test_revert_change_set_is_shaped_as_aws_shapes_it(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: dict[str, str]
 ) -> None:
-    drift_the_param(sandbox)
-    arn = create(cfn)["Id"]
+    drift_param(sandbox)
+    arn = create_change_set(cfn)["Id"]
 
     pending = cfn.describe_change_set(ChangeSetName=arn)
     assert (pending["Status"], pending["ExecutionStatus"]) == ("CREATE_IN_PROGRESS", "UNAVAILABLE")
@@ -76,7 +54,7 @@ def test_revert_change_set_is_shaped_as_aws_shapes_it(
 def test_nothing_to_revert_fails_with_the_aws_reason(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
 ) -> None:
-    arn = create(cfn)["Id"]
+    arn = create_change_set(cfn)["Id"]
     clock.advance(60)
     described = cfn.describe_change_set(ChangeSetName=arn)
     assert described["Status"] == "FAILED"
@@ -89,7 +67,7 @@ def test_deleted_resource_is_re_added(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: dict[str, str]
 ) -> None:
     sandbox.client("sqs").delete_queue(QueueUrl=stack["Queue"])
-    arn = create(cfn)["Id"]
+    arn = create_change_set(cfn)["Id"]
     clock.advance(60)
     [change] = cfn.describe_change_set(ChangeSetName=arn)["Changes"]
     assert change["ResourceChange"]["Action"] == "Add"
@@ -105,16 +83,16 @@ def test_names_are_scoped_to_their_stack_and_duplicates_refused(
     sandbox: Sandbox, cfn: Any, stack: Any
 ) -> None:
     cfn.create_stack(StackName="other", TemplateBody=TEMPLATE)
-    create(cfn, stack="app")
-    create(cfn, stack="other")  # same name, other stack: fine
+    create_change_set(cfn, stack="app")
+    create_change_set(cfn, stack="other")  # same name, other stack: fine
     with pytest.raises(ClientError) as error:
-        create(cfn, stack="app")
+        create_change_set(cfn, stack="app")
     assert error.value.response["Error"]["Code"] == "AlreadyExistsException"
 
 
 def test_client_token_makes_create_idempotent(cfn: Any, stack: Any) -> None:
-    first = create(cfn, ClientToken="token-1")
-    again = create(cfn, ClientToken="token-1")
+    first = create_change_set(cfn, ClientToken="token-1")
+    again = create_change_set(cfn, ClientToken="token-1")
     assert again["Id"] == first["Id"]
     assert len(cfn.list_change_sets(StackName="app")["Summaries"]) == 1
 
@@ -122,7 +100,7 @@ def test_client_token_makes_create_idempotent(cfn: Any, stack: Any) -> None:
 @pytest.mark.parametrize("name", ["1starts-with-digit", "has_underscore", "x" * 129, "has space"])
 def test_invalid_names_are_refused(cfn: Any, stack: Any, name: str) -> None:
     with pytest.raises(ClientError, match="changeSetName"):
-        create(cfn, name=name)
+        create_change_set(cfn, name=name)
 
 
 def test_left_out_parameters_fall_back_to_template_defaults(
@@ -152,11 +130,11 @@ def test_changes_are_paginated(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: dict[str, str]
 ) -> None:
     sandbox.engine.timing = Timing(change_page_size=1)
-    drift_the_param(sandbox)
+    drift_param(sandbox)
     sandbox.client("sns").set_topic_attributes(
         TopicArn=stack["Topic"], AttributeName="DisplayName", AttributeValue="x"
     )
-    arn = create(cfn)["Id"]
+    arn = create_change_set(cfn)["Id"]
     clock.advance(60)
 
     first = cfn.describe_change_set(ChangeSetName=arn)

@@ -8,10 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drift_healer.sandbox import Sandbox
-from tests.conftest import ManualClock
-
-from .conftest import detect, drifts
+from drift_sandbox import Sandbox
+from tests.support import ManualClock, detect, drifts
 
 
 def test_new_stack_starts_not_checked_then_in_sync(

@@ -7,16 +7,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drift_healer.sandbox import Sandbox
-from tests.conftest import ManualClock
-
-from .conftest import detect, drifts
-from .test_change_sets import create, drift_the_param
+from drift_sandbox import Sandbox
+from tests.support import ManualClock, create_change_set, detect, drift_param, drifts
 
 
 def ready_change_set(sandbox: Sandbox, cfn: Any, clock: ManualClock, name: str = "heal-1") -> str:
-    drift_the_param(sandbox)
-    arn: str = create(cfn, name=name)["Id"]
+    drift_param(sandbox)
+    arn: str = create_change_set(cfn, name=name)["Id"]
     clock.advance(60)
     return arn
 
@@ -61,7 +58,7 @@ def test_after_execution_name_lookup_fails_and_arn_lookup_works(
 def test_executed_or_failed_change_sets_are_refused(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
 ) -> None:
-    empty = create(cfn, name="empty")["Id"]
+    empty = create_change_set(cfn, name="empty")["Id"]
     clock.advance(60)
     with pytest.raises(ClientError) as error:
         cfn.execute_change_set(ChangeSetName=empty)
@@ -90,7 +87,7 @@ def test_executing_one_change_set_deletes_the_others(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
 ) -> None:
     arn = ready_change_set(sandbox, cfn, clock, name="heal-1")
-    other = create(cfn, name="heal-2")["Id"]
+    other = create_change_set(cfn, name="heal-2")["Id"]
     clock.advance(60)
     cfn.execute_change_set(ChangeSetName=arn)
     clock.advance(600)
@@ -117,8 +114,8 @@ def test_change_set_is_obsolete_after_its_stack_was_updated(
 def test_delete_change_set_by_name_and_by_arn(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
 ) -> None:
-    first = create(cfn, name="one")["Id"]
-    create(cfn, name="two")
+    first = create_change_set(cfn, name="one")["Id"]
+    create_change_set(cfn, name="two")
     cfn.delete_change_set(ChangeSetName=first)
     cfn.delete_change_set(ChangeSetName="two", StackName="app")
     assert cfn.list_change_sets(StackName="app")["Summaries"] == []
@@ -128,7 +125,7 @@ def test_delete_change_set_by_name_and_by_arn(
 
 
 def test_list_change_sets_is_per_stack(sandbox: Sandbox, cfn: Any, stack: Any) -> None:
-    arn = create(cfn)["Id"]
+    arn = create_change_set(cfn)["Id"]
     [summary] = cfn.list_change_sets(StackName="app")["Summaries"]
     assert (summary["ChangeSetId"], summary["Status"]) == (arn, "CREATE_IN_PROGRESS")
 
@@ -154,7 +151,7 @@ def test_execute_rolls_back_when_a_resource_fails(
 def test_execution_restores_every_checked_type(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: dict[str, str]
 ) -> None:
-    drift_the_param(sandbox)
+    drift_param(sandbox)
     sqs = sandbox.client("sqs")
     sqs.set_queue_attributes(QueueUrl=stack["Queue"], Attributes={"VisibilityTimeout": "99"})
     sqs.tag_queue(QueueUrl=stack["Queue"], Tags={"tier": "bronze"})
@@ -168,7 +165,7 @@ def test_execution_restores_every_checked_type(
     s3.put_bucket_tagging(
         Bucket=stack["Bucket"], Tagging={"TagSet": [{"Key": "team", "Value": "x"}]}
     )
-    arn = create(cfn)["Id"]
+    arn = create_change_set(cfn)["Id"]
     clock.advance(60)
     assert len(cfn.describe_change_set(ChangeSetName=arn)["Changes"]) == 4
 

@@ -7,11 +7,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from drift_healer.sandbox import Sandbox
-from tests.conftest import ManualClock
-
-from .conftest import detect, drifts
-from .test_change_sets import create, drift_the_param
+from drift_sandbox import Sandbox
+from tests.support import ManualClock, create_change_set, detect, drift_param, drifts
 
 
 def test_throttling_for_n_calls(sandbox: Sandbox, cfn: Any, stack: Any) -> None:
@@ -53,7 +50,7 @@ def test_transient_server_error(sandbox: Sandbox, cfn: Any, stack: Any) -> None:
 def test_detection_failed_keeps_partial_results(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
 ) -> None:
-    drift_the_param(sandbox)
+    drift_param(sandbox)
     sandbox.faults.fail_detection("app", reason="Rate exceeded", checked=1)
 
     status = detect(cfn, clock)
@@ -67,9 +64,9 @@ def test_detection_failed_keeps_partial_results(
 def test_change_set_failed_for_another_reason(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
 ) -> None:
-    drift_the_param(sandbox)
+    drift_param(sandbox)
     sandbox.faults.fail_change_set("app", "Requires capabilities : [CAPABILITY_IAM]")
-    arn = create(cfn)["Id"]
+    arn = create_change_set(cfn)["Id"]
     clock.advance(60)
     described = cfn.describe_change_set(ChangeSetName=arn)
     assert described["Status"] == "FAILED"
@@ -82,12 +79,12 @@ def test_busy_stack_refuses_change_sets_and_detection_until_it_settles(
     sandbox.make_busy("app", seconds=120)
     assert cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"] == "UPDATE_IN_PROGRESS"
     with pytest.raises(ClientError, match="UPDATE_IN_PROGRESS"):
-        create(cfn)
+        create_change_set(cfn)
     with pytest.raises(ClientError, match="UPDATE_IN_PROGRESS"):
         cfn.detect_stack_drift(StackName="app")
     clock.advance(120)
     assert cfn.describe_stacks(StackName="app")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
-    create(cfn)
+    create_change_set(cfn)
 
 
 def test_stack_deleted_mid_run(sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any) -> None:
@@ -110,9 +107,9 @@ def test_stack_deleted_mid_run(sandbox: Sandbox, cfn: Any, clock: ManualClock, s
 def test_phantom_change_on_an_in_sync_resource(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
 ) -> None:
-    drift_the_param(sandbox)
+    drift_param(sandbox)
     sandbox.faults.phantom_change("app", "Bucket", replacement="True")
-    arn = create(cfn)["Id"]
+    arn = create_change_set(cfn)["Id"]
     clock.advance(60)
     changes = {
         c["ResourceChange"]["LogicalResourceId"]: c["ResourceChange"]
@@ -144,9 +141,11 @@ def test_lost_response_takes_effect_but_answers_an_error(
 ) -> None:
     sandbox.faults.lose_response("CreateChangeSet")
     with pytest.raises(ClientError) as error:
-        create(cfn, ClientToken="t1")
+        create_change_set(cfn, ClientToken="t1")
     assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
     [summary] = cfn.list_change_sets(StackName="app")["Summaries"]  # it was created all the same
-    assert create(cfn, ClientToken="t1")["Id"] == summary["ChangeSetId"]  # a retry finds it
+    assert (
+        create_change_set(cfn, ClientToken="t1")["Id"] == summary["ChangeSetId"]
+    )  # a retry finds it
     with pytest.raises(ClientError, match="AlreadyExists"):
-        create(cfn)  # without the token, the same name is a duplicate, as in AWS
+        create_change_set(cfn)  # without the token, the same name is a duplicate, as in AWS

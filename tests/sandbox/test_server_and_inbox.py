@@ -7,8 +7,8 @@ from typing import Any
 
 import boto3
 
-from drift_healer.sandbox import Sandbox
-from tests.conftest import TEMPLATE, ManualClock
+from drift_sandbox import Sandbox
+from tests.support import TEMPLATE, ManualClock
 
 
 def test_server_mode_serves_the_drift_apis_to_any_client(clock: ManualClock) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drift_healer.sandbox.diff import property_differences
+from drift_sandbox.diff import property_differences
 
 
 def kinds(expected: dict[str, object], actual: dict[str, object]) -> set[tuple[str, str]]:

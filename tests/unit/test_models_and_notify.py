@@ -5,10 +5,16 @@ from __future__ import annotations
 import pytest
 
 from drift_healer.errors import InvalidRequest, NotSupported
-from drift_healer.models import ChangeSetInfo, DriftedResource, HealResult, Outcome, Risk
-from drift_healer.notify import change_set_url, drift_url, render
+from drift_healer.models import (
+    ChangeSetInfo,
+    DriftedResource,
+    HealResult,
+    Outcome,
+    Risk,
+    parse_request,
+)
 from drift_healer.redact import is_sensitive, redact
-from drift_healer.workflow import parse_request
+from drift_healer.render import change_set_url, drift_url, render
 
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1111"
 CHANGE_SET = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/drift-heal-1/2222"

@@ -9,8 +9,8 @@ import pytest
 
 from drift_healer.models import HealRequest, Risk
 from drift_healer.policy import naming, polling, preflight
+from drift_healer.policy.decisions import decide
 from drift_healer.settings import Settings
-from drift_healer.workflow import decide
 
 
 def stack(status: str = "UPDATE_COMPLETE", name: str = "app", **tags: str) -> dict[str, Any]:
@@ -55,16 +55,26 @@ def test_change_set_names_are_valid_deterministic_and_per_execution() -> None:
     assert name == naming.change_set_name("drift-heal", arn)
     assert name != naming.change_set_name("drift-heal", arn + "2")
     assert re.fullmatch(r"[a-zA-Z][-a-zA-Z0-9]*", name) and len(name) <= 128
-    assert naming.execute_token(name) != name
 
 
-def test_poll_delays_grow_to_a_ceiling() -> None:
-    delays = [polling.poll_delay(n, 5, 120, 1.6) for n in range(1, 15)]
-    assert delays[0] == 5
-    assert delays == sorted(delays)
-    assert delays[-1] == 120
-    assert len(set(delays)) > 5  # it adapts, it is not one fixed interval
-    assert polling.timed_out(3600, 3600) and not polling.timed_out(3599, 3600)
+def test_execute_token_is_a_valid_client_request_token_for_the_longest_prefix() -> None:
+    name = naming.change_set_name("p" * 41, "arn:aws:lambda:us-east-1:1:function:f:1/x/y/z")
+    token = naming.execute_token(name)
+    assert re.fullmatch(r"[a-zA-Z0-9][-a-zA-Z0-9]*", token) and len(token) <= 128
+    assert token == naming.execute_token(name)
+
+
+def test_execution_id_is_the_unique_tail_of_the_arn() -> None:
+    aws_arn = "arn:aws:lambda:us-east-1:1:function:f:3/durable-execution/nightly/ce67da72-3701"
+    local_arn = "arn:aws:lambda:us-east-1:1:durable-execution:f:nightly:0d1f"
+    assert naming.execution_id(aws_arn) == "ce67da72-3701"
+    assert naming.execution_id(local_arn) == "0d1f"
+
+
+def test_polls_within_the_bound() -> None:
+    assert polling.polls_within(3600, lambda _: 10) == 361  # the last poll at t = 3600 s
+    assert polling.polls_within(60, lambda n: [5, 10, 20, 40][n - 1]) == 5  # 5+10+20+40 ≥ 60
+    assert polling.polls_within(60, lambda _: 0) == 61  # a delay is at least a second
 
 
 def request(**flags: bool) -> HealRequest:

@@ -4,6 +4,7 @@ retry finds the one it made instead of making another."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 
 def change_set_name(prefix: str, execution_arn: str) -> str:
@@ -15,3 +16,9 @@ def change_set_name(prefix: str, execution_arn: str) -> str:
 def execute_token(change_set: str) -> str:
     """The ClientRequestToken of the one execution of a change set."""
     return f"{change_set}-execute"
+
+
+def execution_id(execution_arn: str) -> str:
+    """The unique last part of a durable execution ARN (``…/durable-execution/NAME/ID``; the
+    local runner separates with ``:``): short enough for an STS session name."""
+    return re.split(r"[/:]", execution_arn)[-1]

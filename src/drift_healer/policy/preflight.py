@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from ..cloudformation import HEALABLE_STATES
+from ..records import StackInfo
 from ..settings import Settings
+from .states import HEALABLE_STATES, is_busy
 
 
-def skip_reason(stack: Mapping[str, Any], settings: Settings) -> str | None:
+def skip_reason(stack: StackInfo, settings: Settings) -> str | None:
     """Why the heal must be skipped, or None when it may go ahead."""
     if settings.healer_stack_name and stack["StackName"] == settings.healer_stack_name:
         return "this is the healer's own stack; the healer never heals itself"
@@ -22,7 +20,7 @@ def skip_reason(stack: Mapping[str, Any], settings: Settings) -> str | None:
             return f"the stack does not carry the opt-in tag {wanted}; tag it to let it be healed"
     status = stack["StackStatus"]
     if status not in HEALABLE_STATES:
-        if status.endswith("_IN_PROGRESS"):
+        if is_busy(status):
             return f"the stack is busy ({status}); the next run will try again"
         return f"the stack is in {status}, from which it cannot be updated; fix it by hand first"
     return None

@@ -1,4 +1,4 @@
-"""``drift-healer``: run the healing workflow on this machine.
+"""drift-healer: run the healing workflow on this machine.
 
 drift-healer demo                      the whole job in the embedded sandbox
 drift-healer heal STACK [flags]        the same durable workflow against AWS (or --sandbox)
@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .settings import Settings
+from drift_healer.models import HealRequest
+from drift_healer.settings import Settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,9 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def demo() -> int:
     """Sandbox, demo stack, out-of-band drift, the durable heal on a virtual clock, the
     notification, and an independent check that the stack is in sync."""
-    from .local import LocalRunner
-    from .sandbox import Sandbox
-    from .sandbox.demo import create_demo_stack, drift_demo_stack
+    from drift_healer_cli.local import LocalRunner
+    from drift_sandbox import Sandbox
+    from drift_sandbox.demo import create_demo_stack, drift_demo_stack
 
     logging.getLogger("drift-healer").setLevel(logging.WARNING)  # the timeline tells the story
     holder: list[LocalRunner] = []
@@ -103,18 +104,18 @@ def _verify(sandbox: Any, result: dict[str, Any], later: list[timedelta]) -> int
 def heal_command(args: argparse.Namespace) -> int:
     if args.profile:
         os.environ["AWS_PROFILE"] = args.profile
-    event: dict[str, Any] = {"StackName": args.stack}
-    if args.dry_run:
-        event["DryRun"] = True
-    if args.create_change_set_only:
-        event["CreateChangeSetOnly"] = True
-    if args.region:
-        event["Region"] = args.region
+    # Built unvalidated: the handler validates it, exactly as it validates an invoke's payload.
+    event = HealRequest.model_construct(
+        stack_name=args.stack,
+        dry_run=args.dry_run,
+        create_change_set_only=args.create_change_set_only,
+        region=args.region,
+    ).event()
     if not args.sandbox:
         return _heal(event, Settings())
 
-    from .sandbox import Sandbox, Timing
-    from .sandbox.demo import create_demo_stack, drift_demo_stack
+    from drift_sandbox import Sandbox, Timing
+    from drift_sandbox.demo import create_demo_stack, drift_demo_stack
 
     brisk = Timing(detection_base=2, detection_per_resource=0.5, change_set_creation=3)
     with Sandbox(server=True, timing=brisk) as sandbox, sandbox.environ():
@@ -124,7 +125,7 @@ def heal_command(args: argparse.Namespace) -> int:
 
 
 def _heal(event: dict[str, Any], settings: Settings) -> int:
-    from .local import LocalRunner, Phase
+    from drift_healer_cli.local import LocalRunner, Phase
 
     runner = LocalRunner(settings, skip_time=False)
     started = datetime.now().astimezone()

@@ -1,7 +1,7 @@
 """Run the real durable handler on this machine, in the durable SDK's local runner.
 
-Used by the ``drift-healer`` command. Needs the ``local`` extra (the durable testing SDK), which
-the Lambda artifact never contains.
+Used by the ``drift-healer`` command and by the end-to-end tests. Needs the ``local`` extra (the
+durable testing SDK), which the Lambda artifact never contains.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .handler import build_handler
-from .settings import Settings
+from drift_healer.handler import build_handler
+from drift_healer.settings import Settings
 
 try:
     from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
@@ -39,37 +39,58 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """Why an execution failed: the error's type (as the SDK records it) and message."""
+
+    type: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.message}"
+
+
+@dataclass(frozen=True)
 class LocalRun:
+    """What one execution ended with."""
+
     succeeded: bool
     result: dict[str, Any] | None
-    error: str | None
+    error: Failure | None
     phases: list[Phase]
+
+    def phase(self, name: str) -> Phase:
+        """The operation named ``name`` (KeyError if the execution had none)."""
+        for phase in self.phases:
+            if phase.name == name:
+                return phase
+        raise KeyError(name)
 
 
 class LocalRunner:
     """The local durable runner with the healer's handler; ``skip_time`` makes waits instant
     (virtual clock) instead of real."""
 
-    def __init__(self, settings: Settings, skip_time: bool) -> None:
+    def __init__(self, settings: Settings, skip_time: bool, region: str = "us-east-1") -> None:
         self._runner = DurableFunctionTestRunner(
-            handler=build_handler(clock=lambda: self.now().timestamp(), settings=settings),
-            skip_time=skip_time,
+            handler=build_handler(settings), skip_time=skip_time, region=region
         )
 
     def now(self) -> datetime:
-        """The runner's clock: virtual when skipping time, else the wall clock."""
+        """The runner's clock: virtual when skipping time, else the wall clock. (The testing SDK
+        has no public accessor; this is the one place that reads it.)"""
         now: datetime = self._runner._clock.now()
         return now
 
     def run(
         self,
-        event: dict[str, Any],
+        event: object,
         progress: Callable[[Phase], None] | None = None,
         poll_seconds: float = 2.0,
+        name: str = "local",
     ) -> LocalRun:
         """Run one execution to its end; ``progress`` hears of each new phase as it starts."""
         arn = self._runner.run_async(
-            input=json.dumps(event), execution_timeout=_TIMEOUT, execution_name="local"
+            input=json.dumps(event), execution_timeout=_TIMEOUT, execution_name=name
         )
         done = threading.Event()
         if progress is not None:
@@ -85,8 +106,12 @@ class LocalRunner:
         if result.status.name == "SUCCEEDED":
             return LocalRun(True, json.loads(result.result or "null"), None, phases)
         error = result.error
-        message = f"{error.type}: {error.message}" if error else "unknown error"
-        return LocalRun(False, None, message, phases)
+        failure = (
+            Failure(str(error.type), str(error.message))
+            if error
+            else Failure("Unknown", "unknown error")
+        )
+        return LocalRun(False, None, failure, phases)
 
     def _report(
         self,

@@ -1,4 +1,4 @@
-"""The notification: rendered for a human reviewer, published to SNS.
+"""The notification as a human reviewer reads it, and the console links. Pure: no I/O.
 
 A reviewer must be able to act from the email alone: what drifted (expected vs actual, secrets
 redacted upstream), the change set and its risk, the console links, and the exact commands.
@@ -7,11 +7,9 @@ redacted upstream), the change set and its risk, the console links, and the exac
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
-from .models import HealResult, Outcome
+from .models import HealRequest, HealResult, Message, Outcome
 
 SUBJECT_LIMIT = 100
 _CONSOLE_HOSTS = {
@@ -30,13 +28,6 @@ _HEADLINES = {
     Outcome.SKIPPED: "skipped",
     Outcome.FAILED: "heal FAILED",
 }
-
-
-@dataclass(frozen=True)
-class Message:
-    subject: str
-    body: str
-    attributes: dict[str, str]
 
 
 def _console(region: str, arn: str | None) -> str:
@@ -130,7 +121,10 @@ def _next_steps(result: HealResult, region: str) -> list[str]:
         Outcome.IN_SYNC: ["Nothing. The stack matches its template."],
         Outcome.DRIFT_REPORTED: [
             "Decide whether the drift is wanted. To propose a revert for review, invoke with",
-            "  " + json.dumps({"StackName": result.stack_name, "CreateChangeSetOnly": True}),
+            "  "
+            + json.dumps(
+                HealRequest(stack_name=result.stack_name, create_change_set_only=True).event()
+            ),
         ],
         Outcome.HEALED: ["Nothing. The drift was reverted and the stack verified in sync."],
         Outcome.RESIDUAL_DRIFT: [
@@ -151,17 +145,3 @@ def _next_steps(result: HealResult, region: str) -> list[str]:
 
 def _show(value: str | None) -> str:
     return "(none)" if value is None else f'"{value}"'
-
-
-def publish(sns: Any, topic_arn: str, message: Message) -> str:
-    """Publish to SNS with ``stack_name`` and ``outcome`` attributes for subscription filters."""
-    response = sns.publish(
-        TopicArn=topic_arn,
-        Subject=message.subject,
-        Message=message.body,
-        MessageAttributes={
-            key: {"DataType": "String", "StringValue": value}
-            for key, value in message.attributes.items()
-        },
-    )
-    return str(response["MessageId"])

@@ -1,0 +1,216 @@
+"""What the tests share: the stack template, a manual clock, sandbox helpers, and the end-to-end
+harness (the real durable handler in the local runner, over the sandbox, on one virtual clock).
+
+Test modules import helpers from here only, never from one another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from drift_healer.settings import Settings
+from drift_healer_cli.local import LocalRun, LocalRunner
+from drift_sandbox import Notification, Sandbox
+
+TEMPLATE = """
+Parameters:
+  Env: {Type: String, Default: dev}
+Resources:
+  Param:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: !Sub "/app/${Env}/feature", Type: String, Value: "on", Description: flag}
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 30
+      MessageRetentionPeriod: 345600
+      Tags: [{Key: team, Value: core}, {Key: tier, Value: gold}]
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties: {DisplayName: Alerts, Tags: [{Key: team, Value: core}]}
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      VersioningConfiguration: {Status: Enabled}
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault: {SSEAlgorithm: AES256}
+      Tags: [{Key: team, Value: core}]
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties: {RetentionInDays: 7}
+"""
+PREVIOUS = [{"ParameterKey": "Env", "UsePreviousValue": True}]
+STEP_ATTEMPTS = Settings().step_max_attempts
+
+
+class ManualClock:
+    """A clock a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now_value = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now_value
+
+    def advance(self, seconds: float) -> None:
+        self.now_value += timedelta(seconds=seconds)
+
+
+# ------------------------------------------------------------------------------ the sandbox
+def create_stack(
+    sandbox: Sandbox, name: str = "app", env: str = "prod", **kwargs: Any
+) -> dict[str, str]:
+    """Create a stack from TEMPLATE (or ``TemplateBody=``); physical ids by logical id."""
+    cfn = sandbox.client("cloudformation")
+    kwargs.setdefault("TemplateBody", TEMPLATE)
+    cfn.create_stack(
+        StackName=name, Parameters=[{"ParameterKey": "Env", "ParameterValue": env}], **kwargs
+    )
+    resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+
+
+def detect(cfn: Any, clock: ManualClock, stack_name: str = "app") -> dict[str, Any]:
+    """Run a detection to its end on the manual clock and return its status."""
+    detection_id = cfn.detect_stack_drift(StackName=stack_name)["StackDriftDetectionId"]
+    clock.advance(3600)
+    return cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id)  # type: ignore[no-any-return]
+
+
+def drifts(cfn: Any, stack_name: str = "app") -> dict[str, dict[str, Any]]:
+    out = cfn.describe_stack_resource_drifts(StackName=stack_name)["StackResourceDrifts"]
+    return {d["LogicalResourceId"]: d for d in out}
+
+
+def create_change_set(
+    cfn: Any, name: str = "heal-1", stack: str = "app", **extra: Any
+) -> dict[str, Any]:
+    return cfn.create_change_set(  # type: ignore[no-any-return]
+        StackName=stack,
+        ChangeSetName=name,
+        DeploymentMode="REVERT_DRIFT",
+        UsePreviousTemplate=True,
+        ChangeSetType="UPDATE",
+        Parameters=PREVIOUS,
+        **extra,
+    )
+
+
+def drift_param(sandbox: Sandbox, value: str = "off") -> None:
+    """Change the stack's parameter out of band (the template says "on")."""
+    sandbox.client("ssm").put_parameter(
+        Name="/app/prod/feature", Value=value, Type="String", Overwrite=True
+    )
+
+
+def param_value(sandbox: Sandbox) -> str:
+    ssm = sandbox.client("ssm")
+    return ssm.get_parameter(Name="/app/prod/feature")["Parameter"]["Value"]  # type: ignore[no-any-return]
+
+
+def change_sets(sandbox: Sandbox, stack: str = "app") -> list[dict[str, Any]]:
+    """Every change set of the stack (all pages)."""
+    cfn = sandbox.client("cloudformation")
+    pages = cfn.get_paginator("list_change_sets").paginate(StackName=stack)
+    return [summary for page in pages for summary in page["Summaries"]]
+
+
+# ------------------------------------------------------------------------------ end to end
+@dataclass
+class Run:
+    """What one execution left behind."""
+
+    local: LocalRun
+    notifications: list[Notification]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.local.succeeded
+
+    @property
+    def result(self) -> dict[str, Any]:
+        assert self.local.succeeded and self.local.result is not None, (
+            f"execution failed: {self.local.error}"
+        )
+        return self.local.result
+
+    @property
+    def error(self) -> Any:
+        assert self.local.error is not None, f"execution succeeded: {self.local.result}"
+        return self.local.error
+
+    @property
+    def outcome(self) -> str:
+        return str(self.result["Outcome"])
+
+    def attempts(self, phase: str) -> int:
+        """How often a step ran, or how often a wait polled."""
+        return self.local.phase(phase).attempts
+
+    def failure_note(self) -> str:
+        """The one notification of a failed heal; its body."""
+        [note] = self.notifications
+        assert note.attributes["outcome"] == "FAILED"
+        assert note.subject is not None and "heal FAILED" in note.subject
+        return note.message
+
+
+@dataclass
+class Harness:
+    sandbox: Sandbox
+    topic_arn: str
+    runners: list[LocalRunner] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        """The virtual now of the runner in use (wall clock before any runner exists)."""
+        if self.runners:
+            return self.runners[-1].now()
+        return datetime.now().astimezone()
+
+    def stack(self, name: str = "app", env: str = "prod", **kwargs: Any) -> dict[str, str]:
+        return create_stack(self.sandbox, name, env, **kwargs)
+
+    def drift(self, value: str = "off") -> None:
+        drift_param(self.sandbox, value)
+
+    def param_value(self) -> str:
+        return param_value(self.sandbox)
+
+    def change_sets(self, stack: str = "app") -> list[dict[str, Any]]:
+        return change_sets(self.sandbox, stack)
+
+    def executions(self, stack: str = "app") -> int:
+        """How often CloudFormation started updating the stack (one per executed change set)."""
+        events = self.sandbox.client("cloudformation").describe_stack_events(StackName=stack)
+        return sum(
+            e["ResourceStatus"] == "UPDATE_IN_PROGRESS" and e["LogicalResourceId"] == stack
+            for e in events["StackEvents"]
+        )
+
+    def drift_again_after_execution(self) -> None:
+        """Someone drifts the parameter again right after the heal, before verification."""
+        faults = self.sandbox.faults
+        faults.before_call(
+            "ExecuteChangeSet",
+            lambda: faults.before_call("DetectStackDrift", lambda: self.drift("again")),
+        )
+
+    def settings(self, **overrides: Any) -> Settings:
+        # aws_max_attempts=1: botocore's in-call retries sleep in real time; the durable step
+        # retries (virtual time here, free while waiting in Lambda) are what most tests exercise.
+        base: dict[str, Any] = {
+            "sns_topic_arn": self.topic_arn,
+            "healer_stack_name": "drift-healer",
+            "aws_max_attempts": 1,
+        }
+        return Settings(**{**base, **overrides})
+
+    def run(self, event: Any, **settings: Any) -> Run:
+        inbox = self.sandbox.inbox(self.topic_arn)
+        runner = LocalRunner(self.settings(**settings), skip_time=True)
+        self.runners.append(runner)
+        local = runner.run(event, name=f"heal-{len(self.runners)}")
+        return Run(local=local, notifications=inbox.messages())
