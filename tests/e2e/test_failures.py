@@ -4,7 +4,9 @@ must lose nothing (throttling, retries, a failed publish)."""
 from __future__ import annotations
 
 import pytest
+from aws_durable_execution_sdk_python.exceptions import ExecutionError
 
+from drift_healer import cloudformation, sns
 from drift_sandbox import Timing
 from tests.support import STEP_ATTEMPTS, TEMPLATE, Harness
 
@@ -202,3 +204,35 @@ def test_lost_create_response_makes_one_change_set(harness: Harness) -> None:
     assert run.outcome == "CHANGE_SET_CREATED"
     assert len(harness.change_sets()) == 1
     assert harness.sandbox.calls[("cloudformation", "CreateChangeSet")] == 2  # idempotent retry
+
+
+def test_the_sdks_own_errors_reach_the_sdk_untouched(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fatal SDK error inside a step (the checkpoint service broke, say) must end the
+    invocation as the SDK decides: the heal sends no FAILED email and runs no further step."""
+    harness.stack()
+    harness.drift()
+
+    def broken(*_: object) -> None:
+        raise ExecutionError("checkpoint service unavailable")
+
+    monkeypatch.setattr(cloudformation, "drifted_resources", broken)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("ExecutionError")
+    assert run.notifications == []
+    assert [p.name for p in run.local.phases if p.name in ("record metrics", "notify FAILED")] == []
+
+
+def test_an_sdk_error_while_publishing_is_not_swallowed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.stack()
+    harness.drift()
+
+    def broken(*_: object) -> str:
+        raise ExecutionError("checkpoint service unavailable")
+
+    monkeypatch.setattr(sns, "publish", broken)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("ExecutionError")
