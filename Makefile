@@ -46,7 +46,7 @@ lint: $(STAMP) ## ruff, mypy (strict on src/) and the import contracts (the laye
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP) ## format the code
 	$(BIN)/ruff format src tests
@@ -69,7 +69,8 @@ define freeze
 endef
 
 clean: ## remove the virtual environments and build output
-	rm -rf $(VENV) $(SCAN) .lockenv build dist .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN) .lockenv build dist .aws-sam .pytest_cache .mypy_cache .ruff_cache \
+		.import_linter_cache
 
 # ---------------------------------------------------------------------------- the Lambda artifact
 # What the function needs and nothing else: the pinned runtime requirements, as wheels for

@@ -4,8 +4,9 @@ Test- and demo-only: never imported by the Lambda handler, never bundled into it
 """
 
 from .account import ACCOUNT_ID, DEFAULT_REGION, Inbox, Notification, Sandbox
-from .engine import NO_CHANGES_REASON, Timing, wall_clock
 from .faults import Faults
+from .planning import NO_CHANGES_REASON
+from .timing import Timing, wall_clock
 
 __all__ = [
     "ACCOUNT_ID",

@@ -26,8 +26,9 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
 from . import api
-from .engine import Clock, DriftEngine, Timing, wall_clock
+from .engine import DriftEngine
 from .faults import Faults
+from .timing import Clock, Timing, wall_clock
 
 ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -98,6 +99,8 @@ class Sandbox:
         self.faults = Faults()
         #: How often each (service, action) was called, faulted calls included.
         self.calls: Counter[tuple[str, str]] = Counter()
+        #: (role ARN, session name) of every AssumeRole that ran, in order (see assumed_roles).
+        self.sessions: list[tuple[str, str]] = []
         self.engine = DriftEngine(clock, timing or Timing(), self.faults)
         self._server_mode = server
         self._server: ThreadedMotoServer | None = None
@@ -177,6 +180,11 @@ class Sandbox:
     def inbox(self, topic_arn: str) -> Inbox:
         """Subscribe a queue to the topic and return a reader for what is published to it."""
         return Inbox(self, topic_arn)
+
+    def assumed_roles(self) -> list[tuple[str, str]]:
+        """(role ARN, session name) of every STS AssumeRole that ran, in order. A call an injected
+        fault answered instead did not run; one whose response was lost did."""
+        return list(self.sessions)
 
     def make_busy(self, stack_name: str, seconds: float, region: str | None = None) -> None:
         """Put the stack in UPDATE_IN_PROGRESS for ``seconds`` of modeled time."""

@@ -4,31 +4,45 @@ moto dispatches an action to the snake_case method of its response class, looked
 request, and serialises a returned ``ActionResult`` from the botocore output shape. Installing
 methods on ``CloudFormationResponse`` therefore works in-process (``mock_aws``) and in
 ``ThreadedMotoServer`` alike, and botocore parses every answer against the real service model.
-A gate in front of ``BaseResponse.call_action`` injects API faults for any service.
+A gate in front of ``BaseResponse.call_action`` sees every request of any service: it counts
+calls, notes the STS sessions assumed, and injects API faults.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 
-from .engine import ChangeSetNotFound, set_drift_information
-from .faults import ApiFault
+from .engine import DriftEngine
+from .faults import ApiFault, Faults
+from .records import ChangeSetNotFound
+from .stacks import set_drift_information
 
-if TYPE_CHECKING:
-    from .account import Sandbox
 
-_active: Sandbox | None = None
+class Host(Protocol):
+    """What the handlers need of the sandbox that installed them (``account.Sandbox`` is one).
+    A protocol, not the class: the account builds on this module, never the other way round."""
+
+    engine: DriftEngine
+    faults: Faults
+    #: How often each (service, action) was called, faulted calls included.
+    calls: Counter[tuple[str, str]]
+    #: (role ARN, session name) of every AssumeRole that ran, in order.
+    sessions: list[tuple[str, str]]
+
+
+_active: Host | None = None
 _originals: dict[tuple[type, str], Callable[..., Any]] = {}
 
 
-def _sandbox() -> Sandbox:
+def _sandbox() -> Host:
     if _active is None:  # pragma: no cover - only reachable if patches outlive the sandbox
         raise RuntimeError("no sandbox is active")
     return _active
@@ -57,6 +71,9 @@ def _call_action(self: BaseResponse) -> Any:
     if service == "cloudformation":
         sandbox.engine.settle()
     response = _original(BaseResponse, "call_action")(self)
+    if (service, action) == ("sts", "AssumeRole") and int(response[0]) < 400:
+        # it ran (even if its response is lost below): the session exists
+        sandbox.sessions.append((self._get_param("RoleArn"), self._get_param("RoleSessionName")))
     lost = sandbox.faults.take_api_fault(service, action, after=True)
     return response if lost is None else _fault_response(self, lost)
 
@@ -71,7 +88,7 @@ def _fault_response(self: BaseResponse, fault: ApiFault) -> Any:
 
 # --------------------------------------------------------------------------------- drift
 def _detect_stack_drift(self: CloudFormationResponse) -> ActionResult:
-    detection_id = _sandbox().engine.detect_stack_drift(
+    detection_id = _sandbox().engine.detection.detect_stack_drift(
         self.current_account,
         self.region,
         self._get_param("StackName"),
@@ -82,7 +99,7 @@ def _detect_stack_drift(self: CloudFormationResponse) -> ActionResult:
 
 def _describe_stack_drift_detection_status(self: CloudFormationResponse) -> ActionResult:
     detection_id = self._get_param("StackDriftDetectionId")
-    return ActionResult(_sandbox().engine.describe_detection(detection_id))
+    return ActionResult(_sandbox().engine.detection.describe_detection(detection_id))
 
 
 def _describe_stack_resource_drifts(self: CloudFormationResponse) -> ActionResult:
@@ -92,21 +109,19 @@ def _describe_stack_resource_drifts(self: CloudFormationResponse) -> ActionResul
             message="1 validation error detected: Value at 'maxResults' failed to satisfy "
             "constraint: Member must have value between 1 and 100"
         )
-    drifts = _sandbox().engine.resource_drifts(
+    page = _sandbox().engine.detection.resource_drifts(
         self.current_account,
         self.region,
         self._get_param("StackName"),
         self._get_param("StackResourceDriftStatusFilters") or None,
+        max_results,
+        self._get_param("NextToken"),
     )
-    start = int(self._get_param("NextToken") or 0)
-    page: dict[str, Any] = {"StackResourceDrifts": drifts[start : start + max_results]}
-    if start + max_results < len(drifts):
-        page["NextToken"] = str(start + max_results)
     return ActionResult(page)
 
 
 def _detect_stack_resource_drift(self: CloudFormationResponse) -> ActionResult:
-    drift = _sandbox().engine.detect_resource_drift(
+    drift = _sandbox().engine.detection.detect_resource_drift(
         self.current_account,
         self.region,
         self._get_param("StackName"),
@@ -143,7 +158,7 @@ def _describe_stacks(self: CloudFormationResponse) -> ActionResult:
 
 # --------------------------------------------------------------------------------- change sets
 def _find(self: CloudFormationResponse) -> Any:
-    return _sandbox().engine.find_change_set(
+    return _sandbox().engine.lifecycle.find_change_set(
         self.current_account,
         self.region,
         self._get_param("ChangeSetName"),
@@ -166,7 +181,7 @@ def _create_change_set(self: CloudFormationResponse) -> ActionResult:
         return _original(CloudFormationResponse, "create_change_set")(self)  # type: ignore[no-any-return]
     if self._get_param("ChangeSetType", "UPDATE") != "UPDATE":
         raise ValidationError(message="REVERT_DRIFT change sets must be of type UPDATE.")
-    change_set = _sandbox().engine.create_change_set(
+    change_set = _sandbox().engine.planning.create_change_set(
         self.current_account,
         self.region,
         stack_name=self._get_param("StackName"),
@@ -185,7 +200,7 @@ def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
     if change_set is None:
         return _moto(self, "describe_change_set")  # type: ignore[no-any-return]
     return ActionResult(
-        _sandbox().engine.describe_change_set(change_set, self._get_param("NextToken"))
+        _sandbox().engine.lifecycle.describe_change_set(change_set, self._get_param("NextToken"))
     )
 
 
@@ -193,7 +208,9 @@ def _execute_change_set(self: CloudFormationResponse) -> ActionResult:
     change_set = _find(self)
     if change_set is None:
         return _moto(self, "execute_change_set")  # type: ignore[no-any-return]
-    _sandbox().engine.execute_change_set(change_set, self._get_param("ClientRequestToken"))
+    _sandbox().engine.execution.execute_change_set(
+        change_set, self._get_param("ClientRequestToken")
+    )
     return EmptyResult()
 
 
@@ -201,28 +218,18 @@ def _delete_change_set(self: CloudFormationResponse) -> ActionResult:
     change_set = _find(self)
     if change_set is None:
         return _moto(self, "delete_change_set")  # type: ignore[no-any-return]
-    _sandbox().engine.delete_change_set(change_set)
+    _sandbox().engine.lifecycle.delete_change_set(change_set)
     return EmptyResult()
 
 
 def _list_change_sets(self: CloudFormationResponse) -> ActionResult:
-    engine = _sandbox().engine
-    stack = engine.stack(self.current_account, self.region, self._get_param("StackName"))
-    summaries = [engine.summary(c) for c in engine.list_change_sets(stack)]
-    summaries += [
-        {
-            "StackId": c.stack_id,
-            "StackName": c.stack_name,
-            "ChangeSetId": c.change_set_id,
-            "ChangeSetName": c.change_set_name,
-            "ExecutionStatus": c.execution_status,
-            "Status": c.status,
-            "CreationTime": c.creation_time,
-        }
-        for c in self.cloudformation_backend.change_sets.values()
-        if c.stack_id == stack.stack_id
-    ]
-    return ActionResult({"Summaries": summaries})
+    page = _sandbox().engine.lifecycle.list_change_sets(
+        self.current_account,
+        self.region,
+        self._get_param("StackName"),
+        self._get_param("NextToken"),
+    )
+    return ActionResult(page)
 
 
 _HANDLERS: dict[str, Callable[..., Any]] = {
@@ -241,7 +248,7 @@ _HANDLERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def install(sandbox: Sandbox) -> None:
+def install(sandbox: Host) -> None:
     """Make ``sandbox`` the active one and put the drift handlers into moto."""
     global _active
     if _active is not None and _active is not sandbox:

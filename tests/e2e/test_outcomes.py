@@ -143,7 +143,7 @@ def test_nothing_to_revert_deletes_the_empty_change_set(harness: Harness) -> Non
 def test_all_pages_of_changes_are_assessed(harness: Harness) -> None:
     from drift_sandbox import Timing
 
-    harness.sandbox.engine.timing = Timing(change_page_size=1)
+    harness.sandbox.engine.timing = Timing(page_size=1)
     resources = harness.stack()
     harness.drift()
     harness.sandbox.client("sns").set_topic_attributes(

@@ -129,7 +129,7 @@ def test_left_out_parameters_fall_back_to_template_defaults(
 def test_changes_are_paginated(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: dict[str, str]
 ) -> None:
-    sandbox.engine.timing = Timing(change_page_size=1)
+    sandbox.engine.timing = Timing(page_size=1)
     drift_param(sandbox)
     sandbox.client("sns").set_topic_attributes(
         TopicArn=stack["Topic"], AttributeName="DisplayName", AttributeValue="x"

@@ -1,0 +1,51 @@
+"""Which STS role sessions were assumed: what a test of cross-account access checks."""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError
+
+from drift_sandbox import Sandbox
+from tests.support import ManualClock
+
+ROLE = "arn:aws:iam::210987654321:role/DriftHealerMember"
+OTHER = "arn:aws:iam::111122223333:role/Auditor"
+
+
+def assume_two(sandbox: Sandbox) -> None:
+    sts = sandbox.client("sts")
+    sts.assume_role(RoleArn=ROLE, RoleSessionName="heal-1")
+    sts.assume_role(RoleArn=OTHER, RoleSessionName="audit")
+
+
+def test_assumed_roles_in_order(sandbox: Sandbox) -> None:
+    assert sandbox.assumed_roles() == []
+    assume_two(sandbox)
+    sandbox.client("sts").get_caller_identity()  # not a session
+    assert sandbox.assumed_roles() == [(ROLE, "heal-1"), (OTHER, "audit")]
+
+
+def test_assumed_roles_out_of_process(clock: ManualClock) -> None:
+    with Sandbox(clock=clock, server=True) as sandbox:
+        assume_two(sandbox)
+        assert sandbox.assumed_roles() == [(ROLE, "heal-1"), (OTHER, "audit")]
+
+
+def test_a_faulted_call_assumed_nothing_a_lost_response_did(sandbox: Sandbox) -> None:
+    sts = sandbox.client("sts")
+    sandbox.faults.throttle("AssumeRole", service="sts")
+    with pytest.raises(ClientError):
+        sts.assume_role(RoleArn=ROLE, RoleSessionName="throttled")
+    assert sandbox.assumed_roles() == []
+
+    sandbox.faults.lose_response("AssumeRole", service="sts")
+    with pytest.raises(ClientError):
+        sts.assume_role(RoleArn=ROLE, RoleSessionName="lost")
+    assert sandbox.assumed_roles() == [(ROLE, "lost")]
+    assert sandbox.calls[("sts", "AssumeRole")] == 2
+
+
+def test_the_list_returned_is_a_copy(sandbox: Sandbox) -> None:
+    assume_two(sandbox)
+    sandbox.assumed_roles().clear()
+    assert len(sandbox.assumed_roles()) == 2
