@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from drift_sandbox import ACCOUNT_ID
-from tests.support import Harness
+from drift_sandbox import ACCOUNT_ID, Timing
+from tests.support import Harness, create_change_set
 
 
 def test_heals_low_risk_drift_and_verifies(harness: Harness) -> None:
@@ -140,9 +140,8 @@ def test_nothing_to_revert_deletes_the_empty_change_set(harness: Harness) -> Non
     assert note.attributes["outcome"] == "NOTHING_TO_REVERT"
 
 
-def test_all_pages_of_changes_are_assessed(harness: Harness) -> None:
-    from drift_sandbox import Timing
-
+def test_every_page_of_drift_is_read(harness: Harness) -> None:
+    """Two drifted resources, one per page: both are reported, so both changes are explained."""
     harness.sandbox.engine.timing = Timing(page_size=1)
     resources = harness.stack()
     harness.drift()
@@ -152,6 +151,32 @@ def test_all_pages_of_changes_are_assessed(harness: Harness) -> None:
     run = harness.run({"StackName": "app"})
     assert run.outcome == "HEALED"
     assert {r["LogicalResourceId"] for r in run.result["DriftedResources"]} == {"Param", "Topic"}
+
+
+def test_a_risky_change_on_a_later_page_is_seen(harness: Harness) -> None:
+    """The first page holds the LOW change of the drifted parameter; the replacement is on the
+    second. Reading one page would execute it."""
+    harness.sandbox.engine.timing = Timing(page_size=1)
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.phantom_change("app", "Bucket", replacement="True")
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert run.result["ChangeSet"]["Risk"] == "HIGH"
+    assert harness.param_value() == "off"
+
+
+def test_another_heal_on_a_later_page_of_change_sets_is_seen(harness: Harness) -> None:
+    harness.sandbox.engine.timing = Timing(page_size=1)
+    harness.stack()
+    harness.drift()
+    cfn = harness.sandbox.client("cloudformation")
+    for name in ("review-1", "review-2", "drift-heal-0123456789abcdef"):
+        create_change_set(cfn, name=name)
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "SKIPPED"
+    assert "drift-heal-0123456789abcdef" in run.result["Reason"]
+    assert harness.executions() == 0
 
 
 def test_seed_payloads_keep_working(harness: Harness) -> None:

@@ -61,30 +61,49 @@ def test_stack_in_another_region(harness: Harness) -> None:
     assert run.result["ChangeSet"]["Url"].startswith("https://eu-west-1.console.aws.amazon.com/")
 
 
-def test_stack_in_another_account_through_role_arn(harness: Harness) -> None:
-    member = "210987654321"
-    role = f"arn:aws:iam::{member}:role/DriftHealerMember"
+MEMBER = "210987654321"
+MEMBER_ROLE = f"arn:aws:iam::{MEMBER}:role/DriftHealerMember"
+
+
+def member_stack(harness: Harness) -> None:
+    """A drifted stack 'member-app' in another account, reachable through MEMBER_ROLE."""
     sts = harness.sandbox.client("sts")
-    creds = sts.assume_role(RoleArn=role, RoleSessionName="setup")["Credentials"]
+    creds = sts.assume_role(RoleArn=MEMBER_ROLE, RoleSessionName="setup")["Credentials"]
     session = boto3.Session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
         region_name="us-east-1",
     )
-    cfn = session.client("cloudformation")
-    cfn.create_stack(StackName="member-app", TemplateBody=TEMPLATE)
+    session.client("cloudformation").create_stack(StackName="member-app", TemplateBody=TEMPLATE)
     session.client("ssm").put_parameter(
         Name="/app/dev/feature", Value="off", Type="String", Overwrite=True
     )
+
+
+def test_stack_in_another_account_through_role_arn(harness: Harness) -> None:
+    member_stack(harness)
     # the healer's own account has no such stack
     assert harness.run({"StackName": "member-app"}).error.type.endswith("StackNotFound")
 
-    run = harness.run({"StackName": "member-app", "RoleArn": role})
+    run = harness.run({"StackName": "member-app", "RoleArn": MEMBER_ROLE})
 
     assert run.outcome == "HEALED"
-    assert f":{member}:stack/member-app/" in run.result["StackId"]
+    assert f":{MEMBER}:stack/member-app/" in run.result["StackId"]
     assert f":{ACCOUNT_ID}:" not in run.result["StackId"]
+
+
+def test_each_execution_assumes_the_role_once_under_its_own_name(harness: Harness) -> None:
+    """CloudTrail must tell which execution did what: one role session per execution, named
+    after it, reused by every step of that execution and by no other."""
+    member_stack(harness)
+    assert harness.run({"StackName": "member-app", "RoleArn": MEMBER_ROLE}).outcome == "HEALED"
+    harness.run({"StackName": "member-app", "RoleArn": MEMBER_ROLE, "DryRun": True})
+
+    sessions = [name for role, name in harness.sandbox.assumed_roles() if name != "setup"]
+    assert len(sessions) == 2  # many steps and replays each, one AssumeRole each
+    assert sessions[0] != sessions[1]
+    assert all(name.startswith("drift-healer-") for name in sessions)
 
 
 SECRET_TEMPLATE = """

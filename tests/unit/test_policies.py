@@ -64,11 +64,12 @@ def test_execute_token_is_a_valid_client_request_token_for_the_longest_prefix() 
     assert token == naming.execute_token(name)
 
 
-def test_execution_id_is_the_unique_tail_of_the_arn() -> None:
+def test_execution_id_is_the_id_of_the_arn_or_a_digest() -> None:
     aws_arn = "arn:aws:lambda:us-east-1:1:function:f:3/durable-execution/nightly/ce67da72-3701"
-    local_arn = "arn:aws:lambda:us-east-1:1:durable-execution:f:nightly:0d1f"
     assert naming.execution_id(aws_arn) == "ce67da72-3701"
-    assert naming.execution_id(local_arn) == "0d1f"
+    local = [f"{n}/inv-12345678-1234" for n in ("5a805ed9", "0d1f2c3b")]  # the local runner's
+    assert naming.execution_id(local[0]) != naming.execution_id(local[1])
+    assert len(naming.execution_id(local[0])) == 16
 
 
 def test_polls_within_the_bound() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+_EXECUTION_ID = re.compile(r"/durable-execution/[^/]+/([^/]+)$")
+
 
 def change_set_name(prefix: str, execution_arn: str) -> str:
     """``{prefix}-{16 hex}``: valid ([a-zA-Z][-a-zA-Z0-9]*), ≤ 128 chars, one per execution."""
@@ -19,6 +21,10 @@ def execute_token(change_set: str) -> str:
 
 
 def execution_id(execution_arn: str) -> str:
-    """The unique last part of a durable execution ARN (``…/durable-execution/NAME/ID``; the
-    local runner separates with ``:``): short enough for an STS session name."""
-    return re.split(r"[/:]", execution_arn)[-1]
+    """What names this execution in an STS session name: the ID of an ARN of the form
+    ``…/durable-execution/NAME/ID``; for any other form (the local runner's), a digest of the
+    whole ARN. Unique per execution either way, and short."""
+    match = _EXECUTION_ID.search(execution_arn)
+    if match:
+        return match.group(1)
+    return hashlib.sha256(execution_arn.encode()).hexdigest()[:16]
