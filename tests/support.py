@@ -6,9 +6,14 @@ Test modules import helpers from here only, never from one another.
 
 from __future__ import annotations
 
+import copy
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+from samtranslator.yaml_helper import yaml_parse
 
 from drift_healer.settings import Settings
 from drift_healer_cli.local import LocalRun, LocalRunner
@@ -214,3 +219,56 @@ class Harness:
         self.runners.append(runner)
         local = runner.run(event, name=f"heal-{len(self.runners)}")
         return Run(local=local, notifications=inbox.messages())
+
+
+# ------------------------------------------------------------------------------ the templates
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_STACKS = ["checkout", "payments", "identity-v2"]
+PARAMETERS = {
+    "StackNames": SAMPLE_STACKS,
+    "AWS::Region": "eu-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::StackName": "drift-healer",
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = yaml_parse((ROOT / name).read_text())
+    return parsed
+
+
+def expand_for_each(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """What AWS::LanguageExtensions does to the Fn::ForEach we use: one copy of the body per
+    item, ``&{Id}`` in keys (non-alphanumerics stripped), ``${Id}`` in Fn::Sub and ``Ref: Id``."""
+    out = copy.deepcopy(template)
+    out["Transform"] = [t for t in out["Transform"] if t != "AWS::LanguageExtensions"]
+    resources: dict[str, Any] = {}
+    for key, value in out["Resources"].items():
+        if not key.startswith("Fn::ForEach::"):
+            resources[key] = value
+            continue
+        identifier, collection, body = value
+        items = parameters[collection["Ref"]] if isinstance(collection, dict) else collection
+        for item in items:
+            for key_template, resource in body.items():
+                name = key_template.replace(f"&{{{identifier}}}", re.sub(r"[^A-Za-z0-9]", "", item))
+                resources[name] = _substitute(resource, identifier, item)
+    out["Resources"] = resources
+    return out
+
+
+def _substitute(node: Any, identifier: str, item: str) -> Any:
+    if isinstance(node, dict):
+        if node == {"Ref": identifier}:
+            return item
+        if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
+            return {"Fn::Sub": node["Fn::Sub"].replace(f"${{{identifier}}}", item)}
+        return {k: _substitute(v, identifier, item) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_substitute(v, identifier, item) for v in node]
+    return node
+
+
+def resources_of(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}

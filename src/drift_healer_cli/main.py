@@ -70,8 +70,9 @@ def demo() -> int:
             _say("2. Someone changes it by hand, outside CloudFormation", "")
             for change in drift_demo_stack(sandbox, resources):
                 print(f"   $ aws {change}")
-            _say("3. The nightly schedule starts the healer", '{"StackName": "checkout"}')
-            outcome = runner.run({"StackName": "checkout"})
+            nightly = HealRequest(stack_name="checkout").event()
+            _say("3. The nightly schedule starts the healer", json.dumps(nightly))
+            outcome = runner.run(nightly)
             _timeline(outcome.phases)
             _say("4. The notification", "")
             for note in inbox.messages():

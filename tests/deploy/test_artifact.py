@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .conftest import ROOT
+from tests.support import ROOT
 
 BIN = Path(sys.executable).parent
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from drift_healer.models import HealRequest
-
-from .conftest import ROOT
+from tests.support import ROOT
 
 EVENTS = sorted((ROOT / "events").glob("*.json"))
 

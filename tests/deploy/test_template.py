@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint_all
 
-from .conftest import ROOT, SAMPLE_STACKS, load, resources_of
+from tests.support import ROOT, SAMPLE_STACKS, load, resources_of
 
 TEMPLATES = ["template.yaml", "member-account.yaml"]
 # X-Ray supports no resource-level permissions; SAM adds these for Tracing: Active.
