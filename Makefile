@@ -32,8 +32,8 @@ $(STAMP): pyproject.toml requirements/dev.lock
 demo: $(STAMP) ## heal a drifted stack in the embedded sandbox, end to end
 	$(BIN)/drift-healer demo
 
-test: $(STAMP) $(SCAN)/.installed ## run the test suite (sandbox + local durable runner; no AWS)
-	CHECKOV=$(CURDIR)/$(SCAN)/bin/checkov $(BIN)/python -m pytest -q
+test: $(STAMP) $(SCAN)/.installed ## run the test suite on every core (sandbox + local durable runner; no AWS)
+	CHECKOV=$(CURDIR)/$(SCAN)/bin/checkov $(BIN)/python -m pytest -q -n auto
 
 # checkov pins an old boto3, so the security scanner lives in its own environment.
 $(SCAN)/.installed: requirements/scan.lock

@@ -13,7 +13,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import boto3
 from botocore.config import Config
@@ -22,19 +22,55 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sts import STSClient
+    from mypy_boto3_sts.type_defs import CredentialsTypeDef
 
-#: Clients and assumed-role credentials kept per container. Built clients are thread-safe and
-#: costly (each reads its service model), so they are reused; an assumed role is reused only
-#: within the execution that assumed it. Bounded: a container serves many executions.
-_CACHE_SIZE = 64
+K = TypeVar("K")
+V = TypeVar("V")
+
+#: Renew an assumed role this long before it expires.
+_RENEW_SECONDS = 300
+
+
+class _Expiring(Generic[K, V]):
+    """A small least-recently-used map whose entries expire. Bounded: a container serves many
+    executions, and their clients and roles must not pile up."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        """The value, unless it is missing or expires within _RENEW_SECONDS."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[0] <= time.time() + _RENEW_SECONDS:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: K, value: V, expires: float = float("inf")) -> V:
+        with self._lock:
+            self._entries[key] = (expires, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+#: Built clients are thread-safe and costly (each reads its service model), so they are reused;
+#: an assumed role is reused only within the execution that assumed it.
+_clients: _Expiring[tuple[Any, ...], Any] = _Expiring()
+_roles: _Expiring[tuple[str, str], CredentialsTypeDef] = _Expiring()
 _lock = threading.Lock()
-_clients: OrderedDict[tuple[Any, ...], tuple[float, Any]] = OrderedDict()
-_roles: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 _base_session: boto3.Session | None = None
 _SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
 _THROTTLING = frozenset({"Throttling", "ThrottlingException"})
-#: Renew an assumed role this long before it expires.
-_RENEW_SECONDS = 300
 
 
 def session_name(execution: str) -> str:
@@ -70,11 +106,9 @@ def _client(
         role_arn,
         execution if role_arn else None,
     )
-    with _lock:
-        cached = _clients.get(key)
-        if cached and cached[0] > time.time() + _RENEW_SECONDS:
-            _clients.move_to_end(key)
-            return cached[1]
+    cached = _clients.get(key)
+    if cached is not None:
+        return cached
     config = Config(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra="drift-healer",
@@ -89,11 +123,7 @@ def _client(
             "aws_session_token": assumed["SessionToken"],
         }
     made = _base().client(service, region_name=region, config=config, **credentials)
-    with _lock:
-        _clients[key] = (expiry, made)
-        while len(_clients) > _CACHE_SIZE:
-            _clients.popitem(last=False)
-    return made
+    return _clients.put(key, made, expiry)
 
 
 def _base() -> boto3.Session:
@@ -105,33 +135,27 @@ def _base() -> boto3.Session:
         return _base_session
 
 
-def _assume(role_arn: str, execution: str) -> dict[str, Any]:
+def _assume(role_arn: str, execution: str) -> CredentialsTypeDef:
     """The role's credentials for this execution: assumed once, with the execution as session
     name, and renewed before they expire."""
     key = (role_arn, execution)
-    with _lock:
-        cached = _roles.get(key)
-        if cached and cached["Expiration"].timestamp() > time.time() + _RENEW_SECONDS:
-            return cached
-    credentials: dict[str, Any] = dict(
-        _base()
-        .client("sts")
-        .assume_role(RoleArn=role_arn, RoleSessionName=session_name(execution))["Credentials"]
-    )
-    with _lock:
-        _roles[key] = credentials
-        while len(_roles) > _CACHE_SIZE:
-            _roles.popitem(last=False)
-    return credentials
+    cached = _roles.get(key)
+    if cached is not None:
+        return cached
+    sts: STSClient = _base().client("sts")
+    credentials = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name(execution))[
+        "Credentials"
+    ]
+    return _roles.put(key, credentials, credentials["Expiration"].timestamp())
 
 
 def reset() -> None:
     """Forget cached sessions, credentials and clients (tests that change credentials or
     endpoints)."""
     global _base_session
+    _clients.clear()
+    _roles.clear()
     with _lock:
-        _clients.clear()
-        _roles.clear()
         _base_session = None
 
 

@@ -44,12 +44,12 @@ def describe_stack(cfn: CloudFormationClient, stack_name: str) -> StackInfo | No
     if stack["StackStatus"] == "DELETE_COMPLETE":
         return None
     return {
-        "StackId": stack.get("StackId", ""),
+        "StackId": stack["StackId"],
         "StackName": stack["StackName"],
         "StackStatus": stack["StackStatus"],
         "StackStatusReason": stack.get("StackStatusReason", ""),
         "Tags": {t["Key"]: t["Value"] for t in stack.get("Tags", [])},
-        "ParameterKeys": [p.get("ParameterKey", "") for p in stack.get("Parameters", [])],
+        "ParameterKeys": [p["ParameterKey"] for p in stack.get("Parameters", [])],
         "Capabilities": list(stack.get("Capabilities", [])),
     }
 
@@ -81,7 +81,7 @@ def drift_detection_status(cfn: CloudFormationClient, detection_id: str) -> Dete
     status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection_id)
     return {
         "DetectionStatus": status["DetectionStatus"],
-        "StackDriftStatus": status.get("StackDriftStatus", ""),
+        "StackDriftStatus": status.get("StackDriftStatus"),
         "DetectionStatusReason": status.get("DetectionStatusReason", ""),
         "DriftedStackResourceCount": status.get("DriftedStackResourceCount", 0),
     }
@@ -142,7 +142,7 @@ def create_revert_change_set(
         "Description": description[:1024],
     }
     if stack["Capabilities"]:
-        request["Capabilities"] = stack["Capabilities"]  # type: ignore[typeddict-item]
+        request["Capabilities"] = stack["Capabilities"]
     return cfn.create_change_set(**request)["Id"]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Generic, TypedDict, TypeVar
 
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration, JitterStrategy, StepConfig
@@ -18,6 +18,7 @@ from aws_durable_execution_sdk_python.exceptions import (
     DurableExecutionsError,
     DurableOperationError,
 )
+from aws_durable_execution_sdk_python.logger import Logger
 from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
 from aws_durable_execution_sdk_python.waits import (
     WaitForConditionConfig,
@@ -68,13 +69,18 @@ class Durable:
         )
 
     @property
-    def logger(self) -> Any:
+    def logger(self) -> Logger:
         """The replay-aware logger (silent while replaying what was logged already)."""
         return self._context.logger
 
     def step(self, name: str, fn: Callable[[], T]) -> T:
         """Run ``fn`` once, checkpoint its JSON result, retry it durably on AWS errors."""
         return self._context.step(lambda _: fn(), name=name, config=self._step_config)
+
+    def local_step(self, name: str, fn: Callable[[], T]) -> T:
+        """Run ``fn`` once, with the SDK's default retries: for work that calls no AWS API
+        (emitting metrics)."""
+        return self._context.step(lambda _: fn(), name=name)
 
     def poll_until(self, name: str, poll: Callable[[], T], done: Callable[[T], bool]) -> T:
         """Poll with growing delays until ``done``; WaitTimedOut after MAX_WAIT_SECONDS.

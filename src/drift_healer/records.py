@@ -6,7 +6,10 @@ policies read them. Typed once here so every layer agrees on one shape.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.literals import CapabilityType
 
 #: One ``Change`` of ``DescribeChangeSet`` as JSON (datetimes dropped, values redacted).
 Change = dict[str, Any]
@@ -23,7 +26,7 @@ class StackInfo(TypedDict):
     StackStatusReason: str
     Tags: dict[str, str]
     ParameterKeys: list[str]
-    Capabilities: list[str]
+    Capabilities: list[CapabilityType]
 
 
 class ChangeSetSummary(TypedDict):
@@ -38,8 +41,8 @@ class DetectionStatus(TypedDict):
     """DescribeStackDriftDetectionStatus."""
 
     DetectionStatus: str
-    #: DRIFTED, IN_SYNC, UNKNOWN or NOT_CHECKED once the detection ended; "" while it runs.
-    StackDriftStatus: str
+    #: DRIFTED, IN_SYNC, UNKNOWN or NOT_CHECKED once the detection ended; None while it runs.
+    StackDriftStatus: str | None
     DetectionStatusReason: str
     DriftedStackResourceCount: int
 

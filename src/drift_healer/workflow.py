@@ -77,7 +77,10 @@ class Heal:
             raise
 
     def heal(self) -> HealResult:
+        """The flow. Each phase returns what it learned; what the result (or the failure notice)
+        must show is recorded in ``self.found`` here, as soon as it is known."""
         stack = self.preflight()
+        self.found.stack_id = stack["StackId"]
         skip = preflight.skip_reason(stack, self.settings) or self.other_heal(stack)
         if skip:
             return self.finish(Outcome.SKIPPED, skip)
@@ -88,11 +91,12 @@ class Heal:
         if detection["StackDriftStatus"] == states.IN_SYNC:
             return self.finish(Outcome.IN_SYNC, "no drift: the stack matches its template")
 
-        drifted = self.read_drift(stack)
+        drifted = self.found.drifted = self.read_drift(stack)
         if self.request.dry_run:
             return self.finish(Outcome.DRIFT_REPORTED, f"{_count(drifted)} drifted (dry run)")
 
-        change_set, status = self.create_change_set(stack, drifted)
+        change_set = self.found.change_set = self.create_change_set(stack, drifted)
+        status = self.wait_for_change_set(change_set)
         if states.is_empty_change_set(status):
             self.discard(change_set)
             return self.finish(
@@ -101,6 +105,9 @@ class Heal:
             )
 
         level, reasons = self.assess(change_set, drifted)
+        self.found.change_set = change_set.model_copy(
+            update={"risk": level, "risk_reasons": reasons}
+        )
         decision = decisions.decide(self.request, level, reasons)
         if not decision.execute:
             return self.finish(Outcome.CHANGE_SET_CREATED, decision.reason)
@@ -118,7 +125,6 @@ class Heal:
                 f"stack {name!r} does not exist in {self.region} (or the healer's role cannot "
                 "describe it); check StackName, Region and RoleArn"
             )
-        self.found.stack_id = stack["StackId"]
         return stack
 
     def other_heal(self, stack: StackInfo) -> str | None:
@@ -151,33 +157,32 @@ class Heal:
         found = self.durable.step(
             "read drift", lambda: cfn.drifted_resources(self.cfn(), stack["StackId"])
         )
-        self.found.drifted = [DriftedResource.model_validate(r) for r in found]
-        return self.found.drifted
+        return [DriftedResource.model_validate(r) for r in found]
 
-    def create_change_set(
-        self, stack: StackInfo, drifted: list[DriftedResource]
-    ) -> tuple[ChangeSetInfo, ChangeSetStatus]:
-        """Create the REVERT_DRIFT change set (named for this execution) and wait for it."""
+    def create_change_set(self, stack: StackInfo, drifted: list[DriftedResource]) -> ChangeSetInfo:
+        """Create the REVERT_DRIFT change set, named for this execution."""
         name = self.name()
         description = f"drift-healer revert of {_count(drifted)} ({self.execution})"
         arn = self.durable.step(
             "create change set",
             lambda: cfn.create_revert_change_set(self.cfn(), stack, name, description),
         )
-        change_set = ChangeSetInfo(
+        return ChangeSetInfo(
             id=arn, name=name, url=render.change_set_url(self.region, stack["StackId"], arn)
         )
-        self.found.change_set = change_set
+
+    def wait_for_change_set(self, change_set: ChangeSetInfo) -> ChangeSetStatus:
+        """Wait until CloudFormation has made it; an empty one is not a failure."""
         status = self.durable.poll_until(
             "create change set: wait",
-            lambda: cfn.change_set_status(self.cfn(), arn),
+            lambda: cfn.change_set_status(self.cfn(), change_set.id),
             states.change_set_settled,
         )
         if status["Status"] == "FAILED" and not states.is_empty_change_set(status):
             raise ChangeSetFailed(
-                f"the REVERT_DRIFT change set {name} failed: {status['StatusReason']}"
+                f"the REVERT_DRIFT change set {change_set.name} failed: {status['StatusReason']}"
             )
-        return change_set, status
+        return status
 
     def discard(self, change_set: ChangeSetInfo) -> None:
         self.durable.step(
@@ -191,11 +196,7 @@ class Heal:
         described = self.durable.step(
             "read changes", lambda: cfn.describe_change_set(self.cfn(), change_set.id)
         )
-        level, reasons = risk.assess(described["Changes"], [r.logical_resource_id for r in drifted])
-        self.found.change_set = change_set.model_copy(
-            update={"risk": level, "risk_reasons": reasons}
-        )
-        return level, reasons
+        return risk.assess(described["Changes"], [r.logical_resource_id for r in drifted])
 
     def execute(self, stack: StackInfo, change_set: ChangeSetInfo) -> None:
         """Execute (idempotent by ClientRequestToken), then wait until the stack settles."""
@@ -252,15 +253,21 @@ class Heal:
             raise DetectionFailed(
                 "verification could not start: another drift detection is running on the stack"
             )
-        verification = Verification(stack_drift_status=detection["StackDriftStatus"])
+        # A finished detection always has a drift status; UNKNOWN is CloudFormation's own word
+        # for a status it could not determine.
+        verification = Verification(stack_drift_status=detection["StackDriftStatus"] or "UNKNOWN")
         if detection["StackDriftStatus"] == states.IN_SYNC:
             return self.finish(
                 Outcome.HEALED, f"{_count(drifted)} reverted; verified in sync", verification
             )
-        remaining = self.durable.step(
-            "read residual drift", lambda: cfn.drifted_resources(self.cfn(), stack["StackId"])
-        )
-        names = ", ".join(r["LogicalResourceId"] for r in remaining) or "unknown resources"
+        remaining = [
+            DriftedResource.model_validate(r)
+            for r in self.durable.step(
+                "read residual drift",
+                lambda: cfn.drifted_resources(self.cfn(), stack["StackId"]),
+            )
+        ]
+        names = ", ".join(r.logical_resource_id for r in remaining) or "unknown resources"
         return self.finish(
             Outcome.RESIDUAL_DRIFT,
             f"the change set was executed but drift remains on {names}",
@@ -302,7 +309,7 @@ class Heal:
 
     def record(self, result: HealResult) -> None:
         """Metrics, once per execution (a step body does not run again on replay)."""
-        self.durable.step(
+        self.durable.local_step(
             "record metrics",
             lambda: telemetry.record(
                 result.outcome, len(result.drifted_resources), result.change_set is not None
