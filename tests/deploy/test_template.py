@@ -136,9 +136,11 @@ def test_change_set_writes_are_limited_to_the_healers_own_change_sets(
         if {"cloudformation:CreateChangeSet", "cloudformation:ExecuteChangeSet"} & set(actions)
     ]
     assert statements
+    # the name (CreateChangeSet) or the change set's ARN (Describe/Execute/DeleteChangeSet by ARN)
+    own_arn = "arn:${AWS::Partition}:cloudformation:*:${AWS::AccountId}:changeSet/drift-heal-*/*"
     for statement in statements:
         assert statement["Condition"] == {
-            "StringLike": {"cloudformation:ChangeSetName": "drift-heal-*"}
+            "StringLike": {"cloudformation:ChangeSetName": ["drift-heal-*", {"Fn::Sub": own_arn}]}
         }
     denies = [s for _, s in _statements(translated) if s.get("Effect") == "Deny"]
     assert any(
@@ -238,9 +240,29 @@ def test_function_is_named_after_its_stack_as_the_makefile_assumes() -> None:
     assert "FUNCTION ?=" in makefile
 
 
+def _change_set_name_conditions(node: Any) -> list[Any]:
+    """Every value of a cloudformation:ChangeSetName condition anywhere in a template."""
+    if isinstance(node, dict):
+        found = []
+        for key, value in node.items():
+            if key == "cloudformation:ChangeSetName":
+                found += value if isinstance(value, list) else [value]
+            else:
+                found += _change_set_name_conditions(value)
+        return found
+    if isinstance(node, list):
+        return [v for item in node for v in _change_set_name_conditions(item)]
+    return []
+
+
 def test_iam_change_set_condition_matches_the_default_prefix() -> None:
     from drift_healer.settings import Settings
 
     prefix = Settings().change_set_prefix
     for name in TEMPLATES:
-        assert f"cloudformation:ChangeSetName: {prefix}-*" in (ROOT / name).read_text(), name
+        values = _change_set_name_conditions(load(name)["Resources"])
+        names = [v for v in values if isinstance(v, str)]
+        arns = [v["Fn::Sub"] for v in values if isinstance(v, dict)]
+        assert names and arns, name
+        assert all(v == f"{prefix}-*" for v in names), (name, names)
+        assert all(v.endswith(f":changeSet/{prefix}-*/*") for v in arns), (name, arns)
