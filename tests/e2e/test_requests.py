@@ -7,6 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drift_sandbox import ACCOUNT_ID
 from tests.support import TEMPLATE, Harness
@@ -21,17 +23,31 @@ def healer_calls(harness: Harness) -> dict[tuple[str, str], int]:
     }
 
 
+ARN = "arn:aws:cloudformation:us-east-1:123456789012:stack"
+ROLE = "arn:aws:iam::123456789012:role/drift-healer/Healer"
+
+
 @pytest.mark.parametrize(
     ("event", "expected"),
     [
         ({"StackName": "app", "DryRUN": True}, "DryRUN: unknown field"),
+        ({"StackName": "app", "dry_run": True}, "dry_run: unknown field"),
+        ({"stack_name": "app"}, "StackName: required; stack_name: unknown field"),
         ({"StackName": "app", "DryRun": True, "CreateChangeSetOnly": True}, "contradict"),
         ({"StackName": "app", "DryRun": "yes"}, "DryRun"),
         ({"StackName": "app", "DryRun": "true"}, "DryRun"),
         ({}, "StackName: required"),
         ({"StackName": "bad name!"}, "neither a stack name"),
+        ({"StackName": "app\n"}, "StackName: 'app\\n' is neither a stack name"),
+        ({"StackName": "\u0430pp"}, "StackName: '\\u0430pp' has a non-ASCII character"),
+        ({"StackName": "x" * 2**20}, "StackName: 'xxxxxxxx"),
+        ({"StackName": f"{ARN}/app*/1"}, "its stack name 'app*' is not"),
+        ({"StackName": f"{ARN}/team/app/1"}, "its stack id 'app/1' is not"),
+        ({"StackName": f"{ARN}/app/1", "Region": "eu-west-1"}, "Region eu-west-1 contradicts"),
         ({"StackName": "app", "Region": "mars"}, "Region"),
+        ({"StackName": "app", "Region": "us-east-1\n"}, "Region: 'us-east-1\\n' is not"),
         ({"StackName": "app", "RoleArn": "admin"}, "RoleArn"),
+        ({"StackName": "app", "Region": "cn-north-1", "RoleArn": ROLE}, "RoleArn is in"),
         (["app"], "JSON object"),
         ({"StackName": "app", "RequireApproval": True}, "not supported yet"),
     ],
@@ -44,8 +60,76 @@ def test_bad_input_fails_clearly_before_any_aws_call(
     before = healer_calls(harness)
     run = harness.run(event)
     assert expected in run.error.message
+    assert len(run.error.message) < 1000
     assert run.error.type.endswith(("InvalidRequest", "NotSupported"))
     assert healer_calls(harness) == before  # the healer made no AWS call at all
+    assert run.notifications == []
+
+
+FIELDS = ("StackName", "CreateChangeSetOnly", "DryRun", "RequireApproval", "Region", "RoleArn")
+VALID = [
+    {"StackName": "app"},
+    {"StackName": "app", "CreateChangeSetOnly": True},
+    {"StackName": "app", "DryRun": True, "Region": "us-east-1"},
+    {"StackName": f"{ARN}/app/0f1e2d3c-4b5a", "Region": "us-east-1"},
+    {"StackName": "app", "Region": "eu-west-1", "RoleArn": ROLE},
+]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@st.composite
+def invalid_events(draw: st.DrawFn) -> tuple[Any, str]:
+    """A valid event with one field wrong, or an unknown field; what the refusal must name."""
+    event = dict(draw(st.sampled_from(VALID)))
+    field = draw(st.sampled_from((*FIELDS, "unknown")))
+    if field == "unknown":
+        key = draw(st.sampled_from(["stack_name", "dry_run", "DryRUN", "Stackname", "Mode"]))
+        event[key] = draw(json_values)
+        return event, f"{key}: unknown field (allowed: StackName, "
+    if field in ("CreateChangeSetOnly", "DryRun", "RequireApproval"):
+        event[field] = draw(json_values.filter(lambda v: not isinstance(v, bool)))
+        return event, f"{field}: "
+    good = str(
+        event.get(field) or {"StackName": "app", "Region": "eu-west-1", "RoleArn": ROLE}[field]
+    )
+    at = draw(st.integers(0, len(good)))
+    poison = draw(st.sampled_from(["\n", " ", "*", "?", "\x00"]) | st.characters(min_codepoint=128))
+    event[field] = draw(
+        st.just(good[:at] + poison + good[at:])
+        | json_values.filter(lambda v: not isinstance(v, str | None))
+    )
+    return event, f"{field}: "
+
+
+@pytest.fixture
+def drifted(harness: Harness) -> Harness:
+    """A drifted stack that a valid event would heal (one for all the examples of a test)."""
+    harness.stack()
+    harness.drift()
+    return harness
+
+
+@settings(
+    max_examples=25,  # each runs the durable handler: ~0.1-1 s
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # one drifted stack for all
+)
+@given(case=invalid_events())
+def test_an_invalid_event_makes_no_aws_call_and_names_the_field(
+    drifted: Harness, case: tuple[Any, str]
+) -> None:
+    harness, (event, named) = drifted, case
+    before = healer_calls(harness)
+    run = harness.run(event)
+    assert run.error.type.endswith("InvalidRequest")
+    assert run.error.message.startswith(f"invalid heal request: {named}"), run.error.message
+    assert healer_calls(harness) == before
     assert run.notifications == []
 
 
