@@ -9,6 +9,8 @@ import pytest
 from drift_sandbox import Sandbox
 from tests.support import ManualClock
 
+pytest_plugins = ["tests.matrix"]
+
 
 @pytest.fixture
 def clock() -> ManualClock:

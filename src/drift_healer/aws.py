@@ -17,7 +17,22 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    HTTPClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+)
+from botocore.exceptions import ConnectionError as BotoConnectionError
+
+from .errors import (
+    AccessDenied,
+    AwsRequestRefused,
+    ChangeSetGone,
+    HealError,
+    MissingCredentials,
+    StackNotFound,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -71,6 +86,15 @@ _lock = threading.Lock()
 _base_session: boto3.Session | None = None
 _SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
 _THROTTLING = frozenset({"Throttling", "ThrottlingException"})
+_TRANSIENT = frozenset({"InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout"})
+_ACCESS_DENIED = frozenset(
+    {"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"}
+)
+_CREDENTIALS_REJECTED = frozenset(
+    {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch"}
+)
+#: The few calls that are not CloudFormation's, for naming the IAM action of an error.
+_SERVICE_OF = {"AssumeRole": "sts", "Publish": "sns"}
 
 
 def session_name(execution: str) -> str:
@@ -178,3 +202,52 @@ def error_message(error: ClientError) -> str:
 def is_throttling(error: ClientError) -> bool:
     """AWS asked us to slow down ("Rate exceeded"): wait and ask again."""
     return error_code(error) in _THROTTLING
+
+
+def is_transient(error: BaseException) -> bool:
+    """Worth asking again: throttling, a 5xx, or the network (a connection refused, closed or
+    timed out). Everything else (AccessDenied, a ValidationError, missing credentials) fails the
+    same way every time, so it is not retried."""
+    if isinstance(error, ClientError):
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return is_throttling(error) or error_code(error) in _TRANSIENT or status >= 500
+    return isinstance(error, HTTPClientError | BotoConnectionError)
+
+
+def classify(error: Exception, doing: str) -> HealError:
+    """What a non-transient AWS error means for a heal, as a typed error that says what
+    happened and what to do. ``doing`` names the phase (a step's name)."""
+    if isinstance(error, HealError):
+        return error
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return MissingCredentials(
+            f"{doing}: no AWS credentials were found ({error}); in Lambda the function's role "
+            "provides them, locally set AWS_PROFILE or run aws configure"
+        )
+    if not isinstance(error, ClientError):
+        return AwsRequestRefused(f"{doing}: {type(error).__name__}: {error}")
+    code, message = error_code(error), error_message(error)
+    operation = str(getattr(error, "operation_name", "") or "?")
+    action = f"{_SERVICE_OF.get(operation, 'cloudformation')}:{operation}"
+    if code in _ACCESS_DENIED:
+        return AccessDenied(
+            f"{doing}: the healer may not call {action} ({code}: {message}); allow it in the "
+            "healer's role (template.yaml, HealerFunction's policies) or, for a stack in "
+            "another account, in the member role (member-account.yaml)"
+        )
+    if code in _CREDENTIALS_REJECTED:
+        return MissingCredentials(
+            f"{doing}: AWS rejected the credentials for {action} ({code}: {message}); renew "
+            "them (locally: aws sso login or a fresh profile)"
+        )
+    if code == "ChangeSetNotFound":
+        return ChangeSetGone(
+            f"{doing}: the change set no longer exists ({message}): someone deleted it, or "
+            "another change set was executed; the healer executed nothing, run the heal again"
+        )
+    if code == "ValidationError" and "does not exist" in message and "Stack" in message:
+        return StackNotFound(
+            f"{doing}: the stack no longer exists ({message}): it was deleted while it was "
+            "being healed; nothing more was done"
+        )
+    return AwsRequestRefused(f"{doing}: AWS refused {action} ({code}: {message})")

@@ -67,13 +67,14 @@ def list_change_sets(cfn: CloudFormationClient, stack_id: str) -> list[ChangeSet
     ]
 
 
-def start_drift_detection(cfn: CloudFormationClient, stack_id: str) -> str | None:
-    """Start a detection; None when one is already running on the stack (another heal)."""
+def start_drift_detection(cfn: CloudFormationClient, stack_id: str) -> str:
+    """Start a detection and return its id; "" while another one runs on the stack (only one
+    may: "Drift detection is already in progress")."""
     try:
         return cfn.detect_stack_drift(StackName=stack_id)["StackDriftDetectionId"]
     except ClientError as error:
         if error_code(error) == "ValidationError" and "in progress" in error_message(error):
-            return None
+            return ""
         raise
 
 
@@ -148,7 +149,13 @@ def create_revert_change_set(
 
 def describe_change_set(cfn: CloudFormationClient, change_set_arn: str) -> ChangeSetDescription:
     """Status and every change (all pages) of a change set, by ARN (names fail after execution)."""
-    pages = list(cfn.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_arn))
+    # Without IncludePropertyValues AWS returns no Before/After values: neither the risk policy
+    # nor the redaction would see what changes.
+    pages = list(
+        cfn.get_paginator("describe_change_set").paginate(
+            ChangeSetName=change_set_arn, IncludePropertyValues=True
+        )
+    )
     first = pages[0]
     return {
         "ChangeSetId": first.get("ChangeSetId", ""),
@@ -183,13 +190,15 @@ def delete_change_set(cfn: CloudFormationClient, change_set_arn: str) -> None:
 
 
 def _plain(change: ChangeTypeDef) -> Change:
-    """A Change as JSON (no datetimes), sensitive values redacted: it is checkpointed."""
+    """A Change as JSON (no datetimes), sensitive values redacted."""
     rc: dict[str, Any] = dict(change.get("ResourceChange", {}))
     name = f"{rc.get('LogicalResourceId', '')} {rc.get('PhysicalResourceId', '')}"
     details = []
     for detail in rc.get("Details", []):
         target = dict(detail.get("Target", {}))
-        path = "/" + str(target.get("Name") or target.get("Path", "")).split("/")[-1]
+        path = str(target.get("Path") or "/" + str(target.get("Name", ""))).removeprefix(
+            "/Properties"
+        )
         for key in ("BeforeValue", "AfterValue"):
             if key in target:
                 target[key] = redact(target[key], path, name)
@@ -201,4 +210,4 @@ def _plain(change: ChangeTypeDef) -> Change:
             }
         details.append({**detail, "Target": target})
     rc["Details"] = details
-    return {"Type": change.get("Type", "Resource"), "ResourceChange": rc}
+    return {"Type": change.get("Type", "Resource"), "ResourceChange": rc}  # type: ignore[typeddict-item]

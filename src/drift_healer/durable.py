@@ -1,16 +1,19 @@
-"""Durable plumbing: steps that retry on AWS errors, and polls that wait until CloudFormation is
-done. The workflow says what to do; this module says how it survives replays and faults.
+"""Durable plumbing: steps that retry what is worth retrying, and polls that wait until
+CloudFormation is done. The workflow says what to do; this module says how it survives replays
+and faults.
 
 Every AWS call runs inside a step or a poll's check, so a replay reads the checkpoint instead of
 calling again. Every poll is a durable wait: nothing runs, nothing is billed, while CloudFormation
-works.
+works. Only transient errors (throttling, 5xx, the network) are retried; anything else ends the
+step at once in a typed error that says what happened and what to do, and that type survives the
+step boundary.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Generic, TypedDict, TypeVar
+from typing import Generic, NoReturn, TypedDict, TypeVar
 
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import Duration, JitterStrategy, StepConfig
@@ -19,17 +22,20 @@ from aws_durable_execution_sdk_python.exceptions import (
     DurableOperationError,
 )
 from aws_durable_execution_sdk_python.logger import Logger
-from aws_durable_execution_sdk_python.retries import RetryStrategyConfig, create_retry_strategy
+from aws_durable_execution_sdk_python.retries import (
+    RetryDecision,
+    RetryStrategyConfig,
+    create_retry_strategy,
+)
 from aws_durable_execution_sdk_python.waits import (
     WaitForConditionConfig,
     WaitForConditionDecision,
     WaitStrategyConfig,
     create_wait_strategy,
 )
-from botocore.exceptions import BotoCoreError, ClientError
 
 from . import aws
-from .errors import WaitTimedOut
+from .errors import AwsUnavailable, HealError, WaitTimedOut, error_class
 from .policy.polling import polls_within
 from .settings import Settings
 
@@ -37,9 +43,12 @@ T = TypeVar("T")
 
 
 class _Polled(TypedDict, Generic[T]):
-    """A poll's checkpointed state: the last answer (None until one came through)."""
+    """A poll's checkpointed state: the last answer (None until one came through), and the
+    transient errors in a row since then."""
 
     value: T | None
+    errors: int
+    error: str
 
 
 def is_sdk_error(error: BaseException) -> bool:
@@ -51,22 +60,53 @@ def is_sdk_error(error: BaseException) -> bool:
     )
 
 
+def _typed(fn: Callable[[], T], doing: str) -> Callable[[], T]:
+    """``fn``, with every error that is not worth retrying turned into its typed HealError."""
+
+    def run() -> T:
+        try:
+            return fn()
+        except Exception as error:
+            if is_sdk_error(error) or aws.is_transient(error):
+                raise
+            raise aws.classify(error, doing) from error
+
+    return run
+
+
+def _revive(failed: DurableOperationError, doing: str) -> NoReturn:
+    """Raise the typed error a step or poll recorded; a transient error that outlasted every
+    retry becomes AwsUnavailable."""
+    cls = error_class(failed.error_type)
+    if cls is not None:
+        raise cls(failed.message or doing) from None
+    raise AwsUnavailable(
+        f"{doing}: AWS kept failing after every retry ({failed.message}); nothing was lost, "
+        "run the heal again later"
+    ) from None
+
+
 class Durable:
     """Steps and polls of one execution, configured by the settings."""
 
     def __init__(self, context: DurableContext, settings: Settings) -> None:
         self._context = context
         self._settings = settings
-        self._step_config = StepConfig(
-            retry_strategy=create_retry_strategy(
-                RetryStrategyConfig(
-                    max_attempts=settings.step_max_attempts,
-                    initial_delay=Duration.from_seconds(5),
-                    max_delay=Duration.from_seconds(120),
-                    retryable_error_types=[ClientError, BotoCoreError],
-                )
+        backoff = create_retry_strategy(
+            RetryStrategyConfig(
+                max_attempts=settings.step_max_attempts,
+                initial_delay=Duration.from_seconds(5),
+                max_delay=Duration.from_seconds(120),
+                retryable_error_types=[Exception],
             )
         )
+
+        def retry(error: Exception, attempt: int) -> RetryDecision:
+            if not aws.is_transient(error):
+                return RetryDecision.no_retry()
+            return backoff(error, attempt)
+
+        self._step_config = StepConfig(retry_strategy=retry)
 
     @property
     def logger(self) -> Logger:
@@ -74,25 +114,41 @@ class Durable:
         return self._context.logger
 
     def step(self, name: str, fn: Callable[[], T]) -> T:
-        """Run ``fn`` once, checkpoint its JSON result, retry it durably on AWS errors."""
-        return self._context.step(lambda _: fn(), name=name, config=self._step_config)
+        """Run ``fn`` once and checkpoint its JSON result. Transient AWS errors are retried
+        durably (STEP_MAX_ATTEMPTS); any other error fails at once, typed."""
+        try:
+            return self._context.step(
+                lambda _: _typed(fn, name)(), name=name, config=self._step_config
+            )
+        except DurableOperationError as failed:
+            _revive(failed, name)
 
     def local_step(self, name: str, fn: Callable[[], T]) -> T:
         """Run ``fn`` once, with the SDK's default retries: for work that calls no AWS API
         (emitting metrics)."""
         return self._context.step(lambda _: fn(), name=name)
 
-    def poll_until(self, name: str, poll: Callable[[], T], done: Callable[[T], bool]) -> T:
+    def poll_until(
+        self,
+        name: str,
+        poll: Callable[[], T],
+        done: Callable[[T], bool],
+        waiting_for: str = "CloudFormation to finish",
+    ) -> T:
         """Poll with growing delays until ``done``; WaitTimedOut after MAX_WAIT_SECONDS.
-        A throttled poll just counts as a poll: the last answer stands."""
+        A transient error (throttling, 5xx, network) just counts as a poll, the last answer
+        standing, up to POLL_MAX_CONSECUTIVE_ERRORS in a row; any other error fails at once."""
         settings = self._settings
 
         def finished(state: _Polled[T]) -> bool:
             return state["value"] is not None and done(state["value"])
 
+        def failing(state: _Polled[T]) -> bool:
+            return state["errors"] >= settings.poll_max_consecutive_errors
+
         backoff = create_wait_strategy(
             WaitStrategyConfig[_Polled[T]](
-                should_continue_polling=lambda state: not finished(state),
+                should_continue_polling=lambda state: not (finished(state) or failing(state)),
                 max_attempts=sys.maxsize,  # the bound is MAX_WAIT_SECONDS, counted in polls below
                 initial_delay=Duration.from_seconds(settings.poll_initial_seconds),
                 max_delay=Duration.from_seconds(settings.poll_max_seconds),
@@ -100,34 +156,44 @@ class Durable:
                 jitter_strategy=JitterStrategy.NONE,
             )
         )
-        polls = polls_within(
-            settings.max_wait_seconds,
-            lambda n: backoff({"value": None}, n).delay_seconds,
-        )
+        start: _Polled[T] = {"value": None, "errors": 0, "error": ""}
+        polls = polls_within(settings.max_wait_seconds, lambda n: backoff(start, n).delay_seconds)
+        typed_poll = _typed(poll, name)
 
         def check(state: _Polled[T], _: object) -> _Polled[T]:
             try:
-                return {"value": poll()}
-            except ClientError as error:
-                if not aws.is_throttling(error):
-                    raise
-                return state
+                return {"value": typed_poll(), "errors": 0, "error": ""}
+            except HealError:
+                raise
+            except Exception as error:  # transient: _typed let it through
+                return {
+                    "value": state["value"],
+                    "errors": state["errors"] + 1,
+                    "error": f"{type(error).__name__}: {error}",
+                }
 
         def strategy(state: _Polled[T], attempts: int) -> WaitForConditionDecision:
             if attempts >= polls and not finished(state):
                 return WaitForConditionDecision.stop_polling()
             return backoff(state, attempts)
 
-        start: _Polled[T] = {"value": None}
-        final = self._context.wait_for_condition(
-            check,
-            WaitForConditionConfig(wait_strategy=strategy, initial_state=start),
-            name=name,
-        )
-        value = final["value"]
-        if value is None or not done(value):
-            raise WaitTimedOut(
-                f"{name}: CloudFormation did not finish within {settings.max_wait_seconds}s "
-                f"(last status: {value}); raise MAX_WAIT_SECONDS for large stacks"
+        try:
+            final = self._context.wait_for_condition(
+                check,
+                WaitForConditionConfig(wait_strategy=strategy, initial_state=start),
+                name=name,
             )
-        return value
+        except DurableOperationError as failed:
+            _revive(failed, name)
+        value = final["value"]
+        if value is not None and done(value):
+            return value
+        if failing(final):
+            raise AwsUnavailable(
+                f"{name}: {final['errors']} polls in a row failed (last: {final['error']}); "
+                "nothing was lost, run the heal again later"
+            )
+        raise WaitTimedOut(
+            f"{name}: waited {settings.max_wait_seconds}s for {waiting_for} (last status: "
+            f"{value}); raise MAX_WAIT_SECONDS for large stacks, or run the heal again later"
+        )

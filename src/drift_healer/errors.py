@@ -34,3 +34,37 @@ class ExecutionFailed(HealError):
 
 class NotSupported(HealError):
     """The request asks for something this version does not do yet."""
+
+
+class AccessDenied(HealError):
+    """AWS refused a call for lack of permission: the message names the action and the policy
+    to change."""
+
+
+class MissingCredentials(HealError):
+    """No AWS credentials were found (or they were rejected): nothing was called."""
+
+
+class AwsUnavailable(HealError):
+    """AWS kept failing (throttling, 5xx, network) after every retry; nothing is lost, run again."""
+
+
+class ChangeSetGone(HealError):
+    """The change set was deleted while the heal waited (by a reviewer, or by another
+    execution); the healer executed nothing."""
+
+
+class AwsRequestRefused(HealError):
+    """AWS refused a request for a reason that retrying cannot fix (a validation error)."""
+
+
+def error_class(qualified_name: str) -> type[HealError] | None:
+    """The HealError class a durable step recorded by its qualified name (``module.Class``),
+    so a typed failure survives the step boundary and replays."""
+    pending: list[type[HealError]] = [HealError]
+    while pending:
+        cls = pending.pop()
+        if f"{cls.__module__}.{cls.__qualname__}" == qualified_name:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return None

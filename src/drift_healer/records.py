@@ -11,10 +11,76 @@ from typing import TYPE_CHECKING, Any, TypedDict
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.literals import CapabilityType
 
-#: One ``Change`` of ``DescribeChangeSet`` as JSON (datetimes dropped, values redacted).
-Change = dict[str, Any]
 #: One drifted resource as ``DriftedResource.dump()`` gives it (the result contract's shape).
 DriftRecord = dict[str, Any]
+
+
+class ChangeTarget(TypedDict, total=False):
+    """What a change detail changes (``ResourceChange.Details[].Target``)."""
+
+    Attribute: str
+    Name: str
+    #: The property's path, e.g. ``/Properties/Tags``; the only field that locates it.
+    Path: str
+    RequiresRecreation: str
+    AttributeChangeType: str
+    BeforeValue: str
+    AfterValue: str
+    BeforeValueFrom: str
+    AfterValueFrom: str
+    Drift: dict[str, str]
+
+
+class ChangeDetail(TypedDict, total=False):
+    Target: ChangeTarget
+    Evaluation: str
+    ChangeSource: str
+    CausingEntity: str
+
+
+class ResourceChange(TypedDict, total=False):
+    Action: str
+    LogicalResourceId: str
+    PhysicalResourceId: str
+    ResourceType: str
+    Replacement: str
+    Scope: list[str]
+    PolicyAction: str
+    ResourceDriftStatus: str
+    Details: list[ChangeDetail]
+
+
+class Change(TypedDict, total=False):
+    """One ``Change`` of ``DescribeChangeSet`` as JSON (datetimes dropped, values redacted)."""
+
+    Type: str
+    ResourceChange: ResourceChange
+
+
+class DriftReport(TypedDict):
+    """The drifted resources as checkpointed: bounded in size, with the total found."""
+
+    Resources: list[DriftRecord]
+    Total: int
+
+
+class Assessment(TypedDict):
+    """The risk of a change set, judged inside the step that read it (its changes are not
+    checkpointed: only the verdict is)."""
+
+    Risk: str
+    RiskReasons: list[str]
+    Changes: int
+
+
+class ExecutionStart(TypedDict):
+    """What the execute step saw: the change set's statuses, and the change sets of others
+    that kept it from executing (executing would have deleted them)."""
+
+    Status: str
+    ExecutionStatus: str
+    StatusReason: str
+    Others: list[str]
 
 
 class StackInfo(TypedDict):

@@ -11,7 +11,11 @@ from urllib.parse import quote
 
 from .models import HealRequest, HealResult, Message, Outcome
 
-SUBJECT_LIMIT = 100
+#: SNS: "Subjects must be ... less than 100 characters long" (Publish, API reference).
+SUBJECT_LIMIT = 99
+#: SNS: a message holds at most 256 KB (262,144 bytes) with its attributes; email subscriptions
+#: cannot raise it. The body keeps well under, so a publish never fails for size.
+BODY_BYTES = 200 * 1024
 _CONSOLE_HOSTS = {
     "aws": "{region}.console.aws.amazon.com",
     "aws-cn": "console.amazonaws.cn",
@@ -52,7 +56,7 @@ def drift_url(region: str, stack_arn: str) -> str:
 def render(result: HealResult, region: str) -> Message:
     """Subject, body and filterable attributes of the message for ``result``."""
     headline = _HEADLINES[result.outcome]
-    subject = f"[drift-healer] {result.stack_name}: {headline}"
+    subject = " ".join(f"[drift-healer] {_short_name(result.stack_name)}: {headline}".split())
     if len(subject) > SUBJECT_LIMIT:
         subject = subject[: SUBJECT_LIMIT - 1] + "…"
     lines = [
@@ -72,15 +76,36 @@ def render(result: HealResult, region: str) -> Message:
     lines += ["What to do next:", *("  " + step for step in _next_steps(result, region))]
     return Message(
         subject=subject,
-        body="\n".join(lines).rstrip() + "\n",
+        body=_fit("\n".join(lines).rstrip() + "\n", _console_of(result, region)),
         attributes={"stack_name": result.stack_name, "outcome": result.outcome.value},
     )
+
+
+def _short_name(stack: str) -> str:
+    """A stack ARN's name (``arn:…:stack/NAME/ID``), or the name as given."""
+    parts = stack.split("/")
+    return parts[1] if stack.startswith("arn:") and len(parts) >= 3 else stack
+
+
+def _console_of(result: HealResult, region: str) -> str:
+    return drift_url(region, result.stack_id) if result.stack_id else "the CloudFormation console"
+
+
+def _fit(body: str, console: str) -> str:
+    """The body, cut at a line to BODY_BYTES if it is longer, saying where the rest is."""
+    if len(body.encode()) <= BODY_BYTES:
+        return body
+    note = f"\n… the message was cut to fit SNS's size limit; the full report: {console}\n"
+    room = BODY_BYTES - len(note.encode())
+    cut = body.encode()[:room].decode(errors="ignore")
+    return cut[: cut.rfind("\n") + 1] + note
 
 
 def _drift_section(result: HealResult) -> list[str]:
     if not result.drifted_resources:
         return []
-    lines = [f"Drifted resources ({len(result.drifted_resources)}):"]
+    total = max(result.drifted_resource_count, len(result.drifted_resources))
+    lines = [f"Drifted resources ({total}):"]
     for resource in result.drifted_resources:
         lines.append(
             f"  - {resource.logical_resource_id} ({resource.resource_type}) "
@@ -92,6 +117,16 @@ def _drift_section(result: HealResult) -> list[str]:
                 f"      {d.property_path}: expected {_show(d.expected_value)}, "
                 f"actual {_show(d.actual_value)} ({d.difference_type})"
             )
+        if resource.omitted_differences:
+            lines.append(
+                f"      and {resource.omitted_differences} more differences (see the drift "
+                "results below)"
+            )
+    if total > len(result.drifted_resources):
+        lines.append(
+            f"  and {total - len(result.drifted_resources)} more resources (see the drift "
+            "results below)"
+        )
     return [*lines, ""]
 
 

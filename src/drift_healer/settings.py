@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     poll_initial_seconds: int = Field(default=5, ge=1)
     poll_max_seconds: int = Field(default=120, ge=1)
     poll_backoff_rate: float = Field(default=1.6, ge=1.0)
+    #: Polls in a row that may fail with a transient error (throttling, 5xx, network) before a
+    #: wait gives up with AwsUnavailable; each failed poll backs off like any other.
+    poll_max_consecutive_errors: int = Field(default=10, ge=1)
     #: Prefix of the change sets the healer creates (so people and the healer recognise them).
     #: The IAM policies of the templates allow only ``drift-heal-*``: change them together.
     change_set_prefix: str = Field(default="drift-heal", pattern=r"^[a-zA-Z][-a-zA-Z0-9]{0,40}$")

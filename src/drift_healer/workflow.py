@@ -30,8 +30,18 @@ from .models import (
     Verification,
     parse_request,
 )
-from .policy import decisions, naming, preflight, risk, states
-from .records import ChangeSetStatus, DetectionStatus, ExecutionProgress, StackInfo
+from .policy import decisions, limits, naming, preflight, risk, states
+from .policy import detection as detection_policy
+from .records import (
+    Assessment,
+    ChangeSetStatus,
+    DetectionStatus,
+    DriftRecord,
+    DriftReport,
+    ExecutionProgress,
+    ExecutionStart,
+    StackInfo,
+)
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -39,18 +49,15 @@ if TYPE_CHECKING:
 
 logger = Logger(service="drift-healer")
 
-_DETECTION_BUSY = (
-    "another drift detection is already running on this stack (another heal in flight?); "
-    "the next run will try again"
-)
-
 
 @dataclass
 class Findings:
     """What the heal has learned so far; the result and the failure notice are built from it."""
 
     stack_id: str | None = None
+    #: The drifted resources as far as they fit AWS's size limits; drifted_total counts all.
     drifted: list[DriftedResource] = field(default_factory=list)
+    drifted_total: int = 0
     change_set: ChangeSetInfo | None = None
 
 
@@ -86,16 +93,23 @@ class Heal:
             return self.finish(Outcome.SKIPPED, skip)
 
         detection = self.detect(stack, "detect drift")
-        if detection is None:
-            return self.finish(Outcome.SKIPPED, _DETECTION_BUSY)
-        if detection["StackDriftStatus"] == states.IN_SYNC:
+        unchecked = self.unchecked(detection)
+        if detection["StackDriftStatus"] == states.IN_SYNC and unchecked is None:
             return self.finish(Outcome.IN_SYNC, "no drift: the stack matches its template")
+        if detection["StackDriftStatus"] != states.DRIFTED:
+            raise DetectionFailed(
+                f"drift detection failed: {_describe(unchecked)}; if it says 'Rate exceeded', "
+                "run again later or spread the schedules wider"
+            )
 
-        drifted = self.found.drifted = self.read_drift(stack)
+        drifted = self.read_drift(stack)
         if self.request.dry_run:
-            return self.finish(Outcome.DRIFT_REPORTED, f"{_count(drifted)} drifted (dry run)")
+            return self.finish(
+                Outcome.DRIFT_REPORTED,
+                f"{_count(self.found.drifted_total)} drifted (dry run)" + _partly(unchecked),
+            )
 
-        change_set = self.found.change_set = self.create_change_set(stack, drifted)
+        change_set = self.found.change_set = self.create_change_set(stack)
         status = self.wait_for_change_set(change_set)
         if states.is_empty_change_set(status):
             self.discard(change_set)
@@ -104,15 +118,24 @@ class Heal:
                 "the REVERT_DRIFT change set has no changes; it was deleted",
             )
 
-        level, reasons = self.assess(change_set, drifted)
+        assessment = self.assess(stack, change_set)
+        level = Risk(assessment["Risk"])
         self.found.change_set = change_set.model_copy(
-            update={"risk": level, "risk_reasons": reasons}
+            update={"risk": level, "risk_reasons": assessment["RiskReasons"]}
         )
-        decision = decisions.decide(self.request, level, reasons)
+        decision = decisions.decide(
+            self.request,
+            level,
+            assessment["RiskReasons"],
+            unchecked=None if unchecked is None else unchecked.describe(),
+        )
         if not decision.execute:
             return self.finish(Outcome.CHANGE_SET_CREATED, decision.reason)
 
-        self.execute(stack, change_set)
+        started = self.start_execution(stack, change_set)
+        if started["Others"]:
+            return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
+        self.wait_for_execution(stack, change_set)
         return self.verify(stack, drifted)
 
     # --------------------------------------------------------------------------- phases
@@ -134,35 +157,49 @@ class Heal:
         )
         return decisions.other_heal(summaries, self.settings.change_set_prefix, self.name())
 
-    def detect(self, stack: StackInfo, name: str) -> DetectionStatus | None:
-        """Detect drift and wait for the result. None if another detection is running."""
-        detection_id = self.durable.step(
-            f"{name}: start", lambda: cfn.start_drift_detection(self.cfn(), stack["StackId"])
+    def detect(self, stack: StackInfo, name: str) -> DetectionStatus:
+        """Detect drift and wait for the result. One detection runs per stack at a time: while
+        another runs (someone's, or this heal's own whose answer was lost), wait for it to end
+        and start again."""
+        detection_id = self.durable.poll_until(
+            f"{name}: start",
+            lambda: cfn.start_drift_detection(self.cfn(), stack["StackId"]),
+            bool,
+            waiting_for="another drift detection on the stack to end",
         )
-        if detection_id is None:
-            return None
-        status = self.durable.poll_until(
+        return self.durable.poll_until(
             f"{name}: wait",
             lambda: cfn.drift_detection_status(self.cfn(), detection_id),
             lambda s: s["DetectionStatus"] != states.DETECTION_IN_PROGRESS,
         )
-        if status["DetectionStatus"] == states.DETECTION_FAILED:
-            raise DetectionFailed(
-                f"drift detection failed: {status['DetectionStatusReason'] or 'no reason given'}"
-                "; if it says 'Rate exceeded', run again later or spread the schedules wider"
-            )
-        return status
 
-    def read_drift(self, stack: StackInfo) -> list[DriftedResource]:
-        found = self.durable.step(
-            "read drift", lambda: cfn.drifted_resources(self.cfn(), stack["StackId"])
+    @staticmethod
+    def unchecked(detection: DetectionStatus) -> detection_policy.Unchecked | None:
+        """What a failed (partial) detection could not check; None after a complete one."""
+        if detection["DetectionStatus"] != states.DETECTION_FAILED:
+            return None
+        return detection_policy.unchecked(detection["DetectionStatusReason"])
+
+    def read_drift(self, stack: StackInfo) -> dict[str, list[str]]:
+        """Record the drifted resources (bounded to what a checkpoint may hold); returns every
+        drifted property path by logical id, for the risk policy."""
+        report = self.durable.step(
+            "read drift",
+            lambda: _report(cfn.drifted_resources(self.cfn(), stack["StackId"])),
         )
-        return [DriftedResource.model_validate(r) for r in found]
+        self.found.drifted = [DriftedResource.model_validate(r) for r in report["Resources"]]
+        self.found.drifted_total = report["Total"]
+        return {
+            r.logical_resource_id: [d.property_path for d in r.property_differences]
+            for r in self.found.drifted
+        }
 
-    def create_change_set(self, stack: StackInfo, drifted: list[DriftedResource]) -> ChangeSetInfo:
+    def create_change_set(self, stack: StackInfo) -> ChangeSetInfo:
         """Create the REVERT_DRIFT change set, named for this execution."""
         name = self.name()
-        description = f"drift-healer revert of {_count(drifted)} ({self.execution})"
+        description = (
+            f"drift-healer revert of {_count(self.found.drifted_total)} ({self.execution})"
+        )
         arn = self.durable.step(
             "create change set",
             lambda: cfn.create_revert_change_set(self.cfn(), stack, name, description),
@@ -189,39 +226,63 @@ class Heal:
             "delete empty change set", lambda: cfn.delete_change_set(self.cfn(), change_set.id)
         )
 
-    def assess(
-        self, change_set: ChangeSetInfo, drifted: list[DriftedResource]
-    ) -> tuple[Risk, list[str]]:
-        """Read every change and judge it with the pure risk policy."""
-        described = self.durable.step(
-            "read changes", lambda: cfn.describe_change_set(self.cfn(), change_set.id)
-        )
-        return risk.assess(described["Changes"], [r.logical_resource_id for r in drifted])
+    def assess(self, stack: StackInfo, change_set: ChangeSetInfo) -> Assessment:
+        """Read every change and judge it with the pure risk policy, against every drifted
+        property path, inside one step: only the verdict is checkpointed, however many changes
+        and values there are."""
 
-    def execute(self, stack: StackInfo, change_set: ChangeSetInfo) -> None:
-        """Execute (idempotent by ClientRequestToken), then wait until the stack settles."""
+        def judge() -> Assessment:
+            client = self.cfn()
+            changes = cfn.describe_change_set(client, change_set.id)["Changes"]
+            drifted = {
+                r["LogicalResourceId"]: [d["PropertyPath"] for d in r["PropertyDifferences"]]
+                for r in cfn.drifted_resources(client, stack["StackId"])
+            }
+            level, reasons = risk.assess(changes, drifted)
+            return {
+                "Risk": level.value,
+                "RiskReasons": limits.bound_list(reasons),
+                "Changes": len(changes),
+            }
+
+        return self.durable.step("read changes", judge)
+
+    def start_execution(self, stack: StackInfo, change_set: ChangeSetInfo) -> ExecutionStart:
+        """Execute (idempotent by ClientRequestToken), unless a change set the healer did not
+        make is on the stack: executing would make CloudFormation delete it."""
         arn, token = change_set.id, naming.execute_token(change_set.name)
 
-        def start() -> ChangeSetStatus:
-            """Execute if still AVAILABLE. After a crash between the call and its checkpoint,
-            the retry sees EXECUTE_IN_PROGRESS (or later) and does not execute again."""
+        def start() -> ExecutionStart:
+            """After a crash between the call and its checkpoint, the retry sees
+            EXECUTE_IN_PROGRESS (or later) and does not execute again."""
             client = self.cfn()
             status = cfn.change_set_status(client, arn)
             if status["ExecutionStatus"] != "AVAILABLE":
-                return status
+                return {**status, "Others": []}
+            summaries = cfn.list_change_sets(client, stack["StackId"])
+            others = decisions.others(summaries, change_set.name)
+            if others:
+                return {**status, "Others": others}
             cfn.execute_change_set(client, arn, token)
-            return {**status, "ExecutionStatus": "EXECUTE_IN_PROGRESS"}
+            return {**status, "ExecutionStatus": "EXECUTE_IN_PROGRESS", "Others": []}
 
         started = self.durable.step("execute change set", start)
-        if started["ExecutionStatus"] not in ("EXECUTE_IN_PROGRESS", *states.DONE_EXECUTING):
-            raise ExecutionFailed(
-                f"the change set could not be executed (status {started['Status']}, execution "
-                f"status {started['ExecutionStatus']}); nothing was changed"
-            )
+        if started["Others"] or started["ExecutionStatus"] in (
+            "EXECUTE_IN_PROGRESS",
+            *states.DONE_EXECUTING,
+        ):
+            return started
+        raise ExecutionFailed(
+            f"the change set could not be executed (status {started['Status']}, execution "
+            f"status {started['ExecutionStatus']}); nothing was changed"
+        )
+
+    def wait_for_execution(self, stack: StackInfo, change_set: ChangeSetInfo) -> None:
+        """Wait until the change set and the stack settle; fail typed unless it worked."""
 
         def progress() -> ExecutionProgress:
             client = self.cfn()
-            status = cfn.change_set_status(client, arn)
+            status = cfn.change_set_status(client, change_set.id)
             now = cfn.describe_stack(client, stack["StackId"])
             return {
                 **status,
@@ -246,31 +307,35 @@ class Heal:
                 + "; CloudFormation rolled back, read the stack events"
             )
 
-    def verify(self, stack: StackInfo, drifted: list[DriftedResource]) -> HealResult:
-        """Detect again: HEALED when in sync, RESIDUAL_DRIFT with what remains."""
+    def verify(self, stack: StackInfo, drifted: dict[str, list[str]]) -> HealResult:
+        """Detect again: HEALED when in sync, RESIDUAL_DRIFT with what remains. The change set
+        was executed and the stack updated: a detection that fails for some resources does not
+        undo that, it only leaves them unverified."""
         detection = self.detect(stack, "verify")
-        if detection is None:
-            raise DetectionFailed(
-                "verification could not start: another drift detection is running on the stack"
-            )
-        # A finished detection always has a drift status; UNKNOWN is CloudFormation's own word
-        # for a status it could not determine.
+        unchecked = self.unchecked(detection)
         verification = Verification(stack_drift_status=detection["StackDriftStatus"] or "UNKNOWN")
-        if detection["StackDriftStatus"] == states.IN_SYNC:
+        reverted = _count(self.found.drifted_total)
+        if detection["StackDriftStatus"] != states.DRIFTED:
+            if unchecked is None:
+                return self.finish(
+                    Outcome.HEALED, f"{reverted} reverted; verified in sync", verification
+                )
             return self.finish(
-                Outcome.HEALED, f"{_count(drifted)} reverted; verified in sync", verification
+                Outcome.HEALED,
+                f"{reverted} reverted; verification incomplete, no drift found in what "
+                f"CloudFormation could check: {unchecked.describe()}",
+                verification,
             )
-        remaining = [
-            DriftedResource.model_validate(r)
-            for r in self.durable.step(
-                "read residual drift",
-                lambda: cfn.drifted_resources(self.cfn(), stack["StackId"]),
-            )
-        ]
-        names = ", ".join(r.logical_resource_id for r in remaining) or "unknown resources"
+        remaining = self.durable.step(
+            "read residual drift",
+            lambda: [
+                r["LogicalResourceId"] for r in cfn.drifted_resources(self.cfn(), stack["StackId"])
+            ],
+        )
         return self.finish(
             Outcome.RESIDUAL_DRIFT,
-            f"the change set was executed but drift remains on {names}",
+            "the change set was executed but drift remains on "
+            + (limits.names(remaining) or "unknown resources"),
             verification,
         )
 
@@ -303,6 +368,7 @@ class Heal:
             outcome=outcome,
             reason=reason,
             drifted_resources=self.found.drifted,
+            drifted_resource_count=self.found.drifted_total,
             change_set=self.found.change_set,
             verification=verification,
         )
@@ -332,12 +398,10 @@ class Heal:
                 f"notify {result.outcome.value}",
                 lambda: sns.publish(aws.sns(self.settings.aws_max_attempts), topic, message),
             )
-        except Exception as error:
-            if is_sdk_error(error):
-                raise
+        except HealError as error:
             self.durable.logger.error(
                 "notification could not be published",
-                extra={"subject": message.subject, "body": message.body},
+                extra={"error": str(error), "subject": message.subject, "body": message.body},
             )
 
     # --------------------------------------------------------------------------- helpers
@@ -355,8 +419,24 @@ class Heal:
         return naming.change_set_name(self.settings.change_set_prefix, self.execution)
 
 
-def _count(resources: list[DriftedResource]) -> str:
-    return f"{len(resources)} resource{'s' if len(resources) != 1 else ''}"
+def _count(resources: int) -> str:
+    return f"{resources} resource{'s' if resources != 1 else ''}"
+
+
+def _report(resources: list[DriftRecord]) -> DriftReport:
+    """The drift report as it may be checkpointed (see policy.limits)."""
+    return {"Resources": limits.bound_drift(resources), "Total": len(resources)}
+
+
+def _describe(unchecked: detection_policy.Unchecked | None) -> str:
+    return "no reason given" if unchecked is None else unchecked.describe()
+
+
+def _partly(unchecked: detection_policy.Unchecked | None) -> str:
+    """The note a partial detection adds to a reason."""
+    if unchecked is None:
+        return ""
+    return f"; the detection was partial: {unchecked.describe()}"
 
 
 def run(event: object, context: DurableContext, settings: Settings) -> dict[str, Any]:

@@ -36,6 +36,8 @@ class Phase:
     started: datetime | None
     ended: datetime | None
     attempts: int
+    #: Bytes of the checkpointed result (a step's result, a wait's last state).
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,4 +139,11 @@ class LocalRunner:
 
 
 def _phase(op: Any) -> Phase:
-    return Phase(op.name, op.start_timestamp, op.end_timestamp, getattr(op, "attempt", 0) or 0)
+    result = getattr(op, "result", None)
+    return Phase(
+        op.name,
+        op.start_timestamp,
+        op.end_timestamp,
+        getattr(op, "attempt", 0) or 0,
+        len(result.encode()) if isinstance(result, str) else 0,
+    )

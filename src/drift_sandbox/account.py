@@ -192,5 +192,9 @@ class Sandbox:
         self.engine.make_busy(stack, seconds)
 
     def delete_stack(self, stack_name: str, region: str | None = None) -> None:
-        """Delete a stack at once, as if someone else did (moto deletes synchronously)."""
-        self.engine.backend(ACCOUNT_ID, region or self.region).delete_stack(stack_name)
+        """Delete a stack at once, as if someone else did (moto deletes synchronously); its
+        change sets go with it."""
+        region = region or self.region
+        stack = self.engine.stack(ACCOUNT_ID, region, stack_name)
+        self.engine.backend(ACCOUNT_ID, region).delete_stack(stack_name)
+        self.engine.on_stack_deleted(ACCOUNT_ID, region, stack.stack_id)

@@ -10,6 +10,7 @@ calls, notes the STS sessions assumed, and injects API faults.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -53,6 +54,10 @@ def _original(cls: type, name: str) -> Callable[..., Any]:
 
 
 # --------------------------------------------------------------------------------- gate
+#: What STS accepts as a RoleArn (it refuses anything else with a ValidationError).
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}", re.ASCII)
+
+
 class InjectedFault(ServiceException):
     """An injected API error. It must not live in a ``moto.*`` module: moto looks the error
     model up by the exception's module name."""
@@ -68,6 +73,21 @@ def _call_action(self: BaseResponse) -> Any:
     if fault is not None:
         return _fault_response(self, fault)
     sandbox.faults.run_before(service, action)
+    if (service, action) == ("sts", "AssumeRole") and not _ROLE_ARN.fullmatch(
+        self._get_param("RoleArn") or ""
+    ):
+        return _fault_response(
+            self,
+            ApiFault(
+                service,
+                action,
+                "ValidationError",
+                f"1 validation error detected: Value '{self._get_param('RoleArn')}' at "
+                "'roleArn' failed to satisfy constraint: Member must be a valid role ARN",
+                400,
+                1,
+            ),
+        )
     if service == "cloudformation":
         sandbox.engine.settle()
     response = _original(BaseResponse, "call_action")(self)
@@ -79,6 +99,8 @@ def _call_action(self: BaseResponse) -> Any:
 
 
 def _fault_response(self: BaseResponse, fault: ApiFault) -> Any:
+    if fault.raises is not None:
+        raise fault.raises()
     with warnings.catch_warnings():  # Throttling is unmodeled in AWS's own models too
         warnings.simplefilter("ignore", UserWarning)
         _, headers, body = self.serialized(ActionResult(InjectedFault(fault.code, fault.message)))
@@ -149,6 +171,16 @@ def _update_stack(self: CloudFormationResponse) -> ActionResult:
     return cast(ActionResult, result)
 
 
+def _delete_stack(self: CloudFormationResponse) -> ActionResult:
+    name = self._get_param("StackName")
+    backend = self.cloudformation_backend
+    found = next((s for s in backend.stacks.values() if name in (s.name, s.stack_id)), None)
+    result: Any = _original(CloudFormationResponse, "delete_stack")(self)
+    if found is not None:
+        _sandbox().engine.on_stack_deleted(self.current_account, self.region, found.stack_id)
+    return cast(ActionResult, result)
+
+
 def _describe_stacks(self: CloudFormationResponse) -> ActionResult:
     for stack in self.cloudformation_backend.stacks.values():
         if not hasattr(stack, "drift_information"):
@@ -200,7 +232,11 @@ def _describe_change_set(self: CloudFormationResponse) -> ActionResult:
     if change_set is None:
         return _moto(self, "describe_change_set")  # type: ignore[no-any-return]
     return ActionResult(
-        _sandbox().engine.lifecycle.describe_change_set(change_set, self._get_param("NextToken"))
+        _sandbox().engine.lifecycle.describe_change_set(
+            change_set,
+            self._get_param("NextToken"),
+            include_values=self._get_bool_param("IncludePropertyValues", False),
+        )
     )
 
 
@@ -239,6 +275,7 @@ _HANDLERS: dict[str, Callable[..., Any]] = {
     "detect_stack_resource_drift": _detect_stack_resource_drift,
     "create_stack": _create_stack,
     "update_stack": _update_stack,
+    "delete_stack": _delete_stack,
     "describe_stacks": _describe_stacks,
     "create_change_set": _create_change_set,
     "describe_change_set": _describe_change_set,

@@ -39,7 +39,7 @@ class Detector:
     def detect_stack_drift(
         self, account_id: str, region: str, stack_name: str, logical_ids: list[str] | None
     ) -> str:
-        stack = stacks.stack(account_id, region, stack_name)
+        stack = stacks.operable(account_id, region, stack_name)
         if stack.status not in _DETECTABLE:
             raise ValidationError(
                 message=f"Stack [{stack.stack_id}] is in {stack.status} state and drift "
@@ -88,9 +88,20 @@ class Detector:
         if failure is not None:
             reason, checked = failure
             resources, failed = resources[:checked], resources[checked:]
-            names = ", ".join(r[0] for r in failed)
             detection.status = "DETECTION_FAILED"
-            detection.reason = f"Failed to detect drift on resources [{names}]: {reason}"
+            # A JSON document with a summary and the per-resource failures, as the healer's
+            # issue observed it; AWS documents the field only as a string, so the healer reads
+            # both forms.
+            detection.reason = json.dumps(
+                {
+                    "Summary": f"Drift detection failed for {len(failed)} of "
+                    f"{len(failed) + len(resources)} resources: {reason}",
+                    "FailedResources": [
+                        {"LogicalResourceId": r[0], "ResourceType": r[1], "Reason": reason}
+                        for r in failed
+                    ],
+                }
+            )
         else:
             detection.status = "DETECTION_COMPLETE"
         detection.drifts = [_resource_drift(stack, *r, now) for r in resources]
@@ -121,7 +132,7 @@ class Detector:
     ) -> dict[str, Any]:
         """One page of the latest finished detection's resource drifts: at most ``max_results``
         and at most the sandbox's page size."""
-        stack = stacks.stack(account_id, region, stack_name)
+        stack = stacks.operable(account_id, region, stack_name)
         done = [
             d
             for d in self.state.detections.values()
@@ -145,7 +156,7 @@ class Detector:
     def detect_resource_drift(
         self, account_id: str, region: str, stack_name: str, logical_id: str
     ) -> dict[str, Any]:
-        stack = stacks.stack(account_id, region, stack_name)
+        stack = stacks.operable(account_id, region, stack_name)
         for resource in stacks.resources(stack):
             if resource[0] == logical_id:
                 return _resource_drift(stack, *resource, self.state.clock())

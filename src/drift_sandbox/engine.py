@@ -88,3 +88,12 @@ class DriftEngine:
     def on_stack_updated(self, stack: Stack) -> None:
         """Someone updated the stack: its change sets made before are OBSOLETE from now on."""
         self.state.stack_updated(stack.stack_id)
+
+    def on_stack_deleted(self, account_id: str, region: str, stack_id: str) -> None:
+        """Deleting a stack deletes its change sets, ours and moto's own, as AWS does."""
+        for change_set in list(self.state.change_sets.values()):
+            if change_set.stack_id == stack_id:
+                del self.state.change_sets[change_set.arn]
+        moto_sets = stacks.backend(account_id, region).change_sets
+        for arn in [arn for arn, c in moto_sets.items() if c.stack_id == stack_id]:
+            del moto_sets[arn]

@@ -42,10 +42,13 @@ class Executor:
         change_set.failing_resource = self.state.faults.execution_failures.pop(stack.name, None)
         stack.status = "UPDATE_IN_PROGRESS"
         stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
-        # executing one change set deletes the stack's others, as in AWS
+        # executing one change set deletes the stack's others, moto's own included, as in AWS
         for other in self.state.change_sets_of(stack.stack_id):
             if other is not change_set:
                 del self.state.change_sets[other.arn]
+        moto_sets = stacks.backend(stack.account_id, stack.region_name).change_sets
+        for arn in [arn for arn, c in moto_sets.items() if c.stack_id == stack.stack_id]:
+            del moto_sets[arn]
 
     def settle(self, now: datetime) -> None:
         """Finish every execution whose modeled time has passed."""

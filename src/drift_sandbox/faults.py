@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
 
 @dataclass
 class ApiFault:
@@ -25,6 +27,8 @@ class ApiFault:
     #: True: the action takes effect and only its response is lost (a timeout, a crash before
     #: the caller recorded it). False: the error is answered instead of running the action.
     after: bool = False
+    #: Not an answer at all: the client raises this (the network dropped, no credentials).
+    raises: Callable[[], Exception] | None = None
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Faults:
     #: stack name -> logical id of the resource whose update fails
     execution_failures: dict[str, str] = field(default_factory=dict)
     phantom_changes: dict[str, list[PhantomChange]] = field(default_factory=dict)
+    #: stack name -> logical ids whose new values CloudFormation knows only after applying
+    unknown_values: dict[str, set[str]] = field(default_factory=dict)
     #: (service, action) -> callbacks run once, just before that action
     before: dict[tuple[str, str], list[Callable[[], None]]] = field(default_factory=dict)
 
@@ -66,6 +72,55 @@ class Faults:
                 500,
                 times,
             )
+        )
+        return self
+
+    def refuse(
+        self,
+        action: str,
+        code: str,
+        message: str,
+        times: int = 1,
+        status: int = 400,
+        service: str = "cloudformation",
+    ) -> Faults:
+        """Answer ``action`` with the error ``code`` (e.g. ValidationError) ``times`` times."""
+        self.api.append(ApiFault(service, action, code, message, status, times))
+        return self
+
+    def deny(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
+        """Answer ``action`` with AccessDenied (HTTP 403), as IAM does without a permission."""
+        message = (
+            "User: arn:aws:sts::123456789012:assumed-role/drift-healer/healer is not authorized "
+            f"to perform: {service}:{action} because no identity-based policy allows the "
+            f"{service}:{action} action"
+        )
+        return self.refuse(action, "AccessDenied", message, times, 403, service)
+
+    def disconnect(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
+        """The network drops ``times`` calls of ``action``: the client raises
+        EndpointConnectionError and the action never reaches the service (in-process only)."""
+        url = f"https://{service}.us-east-1.amazonaws.com/"
+        self.api.append(
+            ApiFault(
+                service,
+                action,
+                "EndpointConnectionError",
+                "Could not connect",
+                0,
+                times,
+                raises=lambda: EndpointConnectionError(endpoint_url=url),
+            )
+        )
+        return self
+
+    def no_credentials(
+        self, action: str, times: int = 1, service: str = "cloudformation"
+    ) -> Faults:
+        """The client finds no credentials for ``action`` (botocore's NoCredentialsError,
+        raised before anything is sent; in-process only)."""
+        self.api.append(
+            ApiFault(service, action, "NoCredentials", "", 0, times, raises=NoCredentialsError)
         )
         return self
 
@@ -110,6 +165,12 @@ class Faults:
         )
         return self
 
+    def known_after_apply(self, stack_name: str, logical_id: str) -> Faults:
+        """Change sets on the stack show ``{{changeSet:KNOWN_AFTER_APPLY}}`` as every new value
+        of ``logical_id`` (a value that depends on something resolved while applying)."""
+        self.unknown_values.setdefault(stack_name, set()).add(logical_id)
+        return self
+
     def before_call(
         self, action: str, callback: Callable[[], None], service: str = "cloudformation"
     ) -> Faults:
@@ -141,4 +202,5 @@ class Faults:
         self.change_set_failures.clear()
         self.execution_failures.clear()
         self.phantom_changes.clear()
+        self.unknown_values.clear()
         self.before.clear()

@@ -45,8 +45,11 @@ class Lifecycle:
                 return change_set
         return None
 
-    def describe_change_set(self, change_set: DriftChangeSet, token: str | None) -> dict[str, Any]:
-        """One page of the change set: every field, and as many changes as a page holds."""
+    def describe_change_set(
+        self, change_set: DriftChangeSet, token: str | None, include_values: bool = False
+    ) -> dict[str, Any]:
+        """One page of the change set: every field, and as many changes as a page holds.
+        Property values (Before/After, Drift) only with IncludePropertyValues, as AWS does."""
         self.state.refresh(change_set)
         changes, next_token = page(change_set.changes, token, self.state.timing.page_size)
         out: dict[str, Any] = {
@@ -61,7 +64,10 @@ class Lifecycle:
             # each ResourceChange into a {"Type": "Resource"} Change.
             "Parameters": dict(sorted(change_set.parameters.items())),
             "Capabilities": change_set.capabilities,
-            "Changes": [c["ResourceChange"] for c in changes],
+            "Changes": [
+                c["ResourceChange"] if include_values else _without_values(c["ResourceChange"])
+                for c in changes
+            ],
             "DeploymentMode": "REVERT_DRIFT",
             "IncludeNestedStacks": False,
         }
@@ -79,7 +85,7 @@ class Lifecycle:
         self, account_id: str, region: str, stack_name: str, token: str | None
     ) -> dict[str, Any]:
         """One page of the stack's change sets: REVERT_DRIFT ones first, then moto's own."""
-        stack = stacks.stack(account_id, region, stack_name)
+        stack = stacks.operable(account_id, region, stack_name)
         summaries = [self.summary(c) for c in self.state.change_sets_of(stack.stack_id)]
         summaries += [
             {
@@ -125,3 +131,22 @@ class Lifecycle:
                 f"Cannot delete ChangeSet [{change_set.arn}]: it was executed."
             )
         del self.state.change_sets[change_set.arn]
+
+
+_VALUE_KEYS = ("BeforeValue", "AfterValue", "BeforeValueFrom", "AfterValueFrom", "Drift")
+
+
+def _without_values(change: dict[str, Any]) -> dict[str, Any]:
+    """A resource change as DescribeChangeSet shows it without IncludePropertyValues."""
+    return {
+        **change,
+        "Details": [
+            {
+                **detail,
+                "Target": {
+                    k: v for k, v in detail.get("Target", {}).items() if k not in _VALUE_KEYS
+                },
+            }
+            for detail in change.get("Details", [])
+        ],
+    }

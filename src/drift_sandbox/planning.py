@@ -59,7 +59,7 @@ class Planner:
                 message="The sandbox supports REVERT_DRIFT change sets with "
                 "UsePreviousTemplate=true only."
             )
-        stack = stacks.stack(account_id, region, stack_name)
+        stack = stacks.operable(account_id, region, stack_name)
         for existing in self.state.change_sets_of(stack.stack_id):
             if existing.name == name:
                 if client_token and existing.client_token == client_token:
@@ -122,7 +122,7 @@ class Planner:
     ) -> list[dict[str, Any]]:
         """What a REVERT_DRIFT change set holds: live state back to the template, per resource,
         then the phantom changes a fault asks for."""
-        changes = []
+        changes: list[dict[str, Any]] = []
         for logical_id, rtype, physical in stacks.resources(stack):
             live = LIVE_RESOURCES.get(rtype)
             if live is None:
@@ -132,6 +132,11 @@ class Planner:
                 changes.append({"Type": "Resource", "ResourceChange": change})
         for phantom in self.state.faults.phantom_changes.get(stack.name, []):
             changes.append(_phantom(stack, change_set, phantom.logical_id, phantom.replacement))
+        unknown = self.state.faults.unknown_values.get(stack.name, set())
+        for resource_change in (c["ResourceChange"] for c in changes):
+            if resource_change["LogicalResourceId"] in unknown:
+                for detail in resource_change.get("Details", []):
+                    detail["Target"]["AfterValue"] = KNOWN_AFTER_APPLY
         return changes
 
 
@@ -242,6 +247,10 @@ def _detail(
         "Evaluation": "Static",
         "ChangeSource": "DirectModification" if drifted else "ParameterReference",
     }
+
+
+#: What CloudFormation shows for a value it resolves only while applying the change set.
+KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}"
 
 
 def _phantom(

@@ -29,6 +29,15 @@ def stack(account_id: str, region: str, name_or_id: str) -> Stack:
     return backend(account_id, region).get_stack(name_or_id)
 
 
+def operable(account_id: str, region: str, name_or_id: str) -> Stack:
+    """A stack that can still be acted on (detected, changed): a deleted one, even by ARN, is
+    answered "Stack with id ... does not exist", as AWS does."""
+    found = stack(account_id, region, name_or_id)
+    if found.status == "DELETE_COMPLETE":
+        raise ValidationError(message=f"Stack with id {name_or_id} does not exist")
+    return found
+
+
 def stack_by_id(stack_id: str) -> Stack:
     """The stack an ARN names, in the account and region the ARN says."""
     account_id, region = stack_id.split(":")[4], stack_id.split(":")[3]

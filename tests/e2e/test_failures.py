@@ -11,6 +11,10 @@ from drift_sandbox import Timing
 from tests.support import STEP_ATTEMPTS, TEMPLATE, Harness
 
 
+@pytest.mark.fault(
+    "The stack does not exist",
+    "fails `StackNotFound`, notified",
+)
 def test_missing_stack_fails_typed_and_is_notified(harness: Harness) -> None:
     run = harness.run({"StackName": "ghost"})
     assert run.error.type.endswith("StackNotFound")
@@ -18,16 +22,63 @@ def test_missing_stack_fails_typed_and_is_notified(harness: Harness) -> None:
     assert "does not exist" in run.failure_note()
 
 
-def test_failed_detection_fails_typed_and_is_notified(harness: Harness) -> None:
+@pytest.mark.fault(
+    "Drift detection fails for every resource (`DETECTION_FAILED`)",
+    "fails `DetectionFailed` naming what was not checked, notified; nothing created",
+)
+def test_a_detection_that_checked_nothing_fails_typed_and_is_notified(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.fail_detection("app", reason="Rate exceeded", checked=0)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("DetectionFailed")
+    note = run.failure_note()
+    assert "Rate exceeded" in note and "Param" in note  # what could not be checked
+    assert harness.change_sets() == []
+
+
+@pytest.mark.fault(
+    "Drift detection fails for some resources",
+    "reports the drift found and what was not checked; proposes the change set, never executes it",
+)
+def test_a_partial_detection_reports_what_it_found_and_never_executes(harness: Harness) -> None:
+    """DETECTION_FAILED after checking the parameter (drifted) but not the rest: the drift found
+    is reported and a change set proposed, but a REVERT_DRIFT change set reverts all drift, also
+    the drift nobody could see, so it is not executed unattended."""
     harness.stack()
     harness.drift()
     harness.sandbox.faults.fail_detection("app", reason="Rate exceeded", checked=1)
     run = harness.run({"StackName": "app"})
-    assert run.error.type.endswith("DetectionFailed")
-    assert "Rate exceeded" in run.failure_note()
-    assert harness.change_sets() == []
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert [r["LogicalResourceId"] for r in run.result["DriftedResources"]] == ["Param"]
+    assert "partial" in run.result["Reason"] and "Queue" in run.result["Reason"]
+    assert harness.param_value() == "off"  # nothing executed
+    assert harness.executions() == 0
 
 
+@pytest.mark.fault(
+    "The verifying detection fails for some resources after a successful revert",
+    "`HEALED`, the reason says which resources were not verified",
+)
+def test_a_partial_verification_after_a_revert_is_not_a_failed_heal(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    faults = harness.sandbox.faults
+    faults.before_call(
+        "ExecuteChangeSet", lambda: faults.fail_detection("app", "Rate exceeded", checked=2)
+    )
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert "verification incomplete" in run.result["Reason"]
+    assert "Queue" not in run.result["Reason"]  # checked (the second resource)
+    assert "Topic" in run.result["Reason"]  # not checked
+    assert harness.param_value() == "on"
+
+
+@pytest.mark.fault(
+    "CloudFormation takes longer than `MAX_WAIT_SECONDS`",
+    "fails `WaitTimedOut`, notified",
+)
 def test_detection_longer_than_the_bound_ends_loudly(harness: Harness) -> None:
     harness.sandbox.engine.timing = Timing(detection_base=5 * 3600)
     harness.stack()
@@ -49,6 +100,10 @@ def test_long_detection_within_the_bound_polls_with_growing_delays(harness: Harn
     assert 10 < polls < 40
 
 
+@pytest.mark.fault(
+    'The change set ends `FAILED` (not for "no changes")',
+    "fails `ChangeSetFailed` with CloudFormation's reason, notified",
+)
 def test_failed_change_set_fails_typed_and_is_notified(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -58,6 +113,10 @@ def test_failed_change_set_fails_typed_and_is_notified(harness: Harness) -> None
     assert "CAPABILITY_IAM" in run.failure_note()
 
 
+@pytest.mark.fault(
+    "The execution fails and rolls back",
+    "fails `ExecutionFailed` with the stack's reason, notified",
+)
 def test_failed_execution_reports_the_stack_reason(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -69,6 +128,10 @@ def test_failed_execution_reports_the_stack_reason(harness: Harness) -> None:
     assert harness.param_value() == "off"
 
 
+@pytest.mark.fault(
+    "Someone deploys the stack while the change set is made (`OBSOLETE`)",
+    "fails `ExecutionFailed`; nothing executed",
+)
 def test_obsolete_change_set_is_not_executed(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -87,6 +150,10 @@ def test_obsolete_change_set_is_not_executed(harness: Harness) -> None:
     assert harness.param_value() == "off"
 
 
+@pytest.mark.fault(
+    "Throttling while polling",
+    "each throttled poll counts as a poll; the heal finishes",
+)
 def test_throttled_polls_only_delay_the_heal(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -95,6 +162,10 @@ def test_throttled_polls_only_delay_the_heal(harness: Harness) -> None:
     assert run.outcome == "HEALED"
 
 
+@pytest.mark.fault(
+    "Throttling of a write (`CreateChangeSet`)",
+    "retried durably with backoff; one change set",
+)
 def test_throttled_create_is_retried_durably_and_makes_one_change_set(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -106,6 +177,10 @@ def test_throttled_create_is_retried_durably_and_makes_one_change_set(harness: H
     assert run.attempts("create change set") == STEP_ATTEMPTS
 
 
+@pytest.mark.fault(
+    "Throttling that outlasts every retry",
+    "fails `AwsUnavailable`, notified; nothing created",
+)
 def test_exhausted_retries_fail_and_are_notified(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -117,6 +192,10 @@ def test_exhausted_retries_fail_and_are_notified(harness: Harness) -> None:
     assert harness.param_value() == "off"
 
 
+@pytest.mark.fault(
+    "5xx on `ExecuteChangeSet`",
+    "retried durably; executed once",
+)
 def test_transient_server_errors_are_retried(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -127,6 +206,10 @@ def test_transient_server_errors_are_retried(harness: Harness) -> None:
     assert harness.executions() == 1
 
 
+@pytest.mark.fault(
+    "SNS `Publish` fails a few times",
+    "retried durably; one message",
+)
 def test_a_briefly_failing_publish_is_retried(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -136,6 +219,10 @@ def test_a_briefly_failing_publish_is_retried(harness: Harness) -> None:
     assert [n.attributes["outcome"] for n in run.notifications] == ["HEALED"]
 
 
+@pytest.mark.fault(
+    "SNS `Publish` never succeeds",
+    "the result is returned all the same; the message is logged",
+)
 def test_a_publish_that_never_succeeds_does_not_lose_the_result(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -146,6 +233,10 @@ def test_a_publish_that_never_succeeds_does_not_lose_the_result(harness: Harness
     assert run.notifications == []
 
 
+@pytest.mark.fault(
+    "The stack is being updated by someone",
+    "`SKIPPED`; the next run tries again",
+)
 def test_busy_stack_is_skipped(harness: Harness) -> None:
     harness.stack()
     harness.sandbox.make_busy("app", seconds=3600)
@@ -154,13 +245,45 @@ def test_busy_stack_is_skipped(harness: Harness) -> None:
     assert "UPDATE_IN_PROGRESS" in run.result["Reason"]
 
 
-def test_running_detection_means_another_heal_is_in_flight(harness: Harness) -> None:
+@pytest.mark.fault(
+    "Another drift detection is running on the stack",
+    "waits for it to end, then detects again and finishes",
+)
+def test_a_running_detection_is_waited_for_then_the_heal_detects_again(
+    harness: Harness,
+) -> None:
+    """One detection per stack at a time: someone else's (or this heal's own, whose answer was
+    lost) is waited for, then the heal starts its own and finishes."""
     harness.stack()
+    harness.drift()
+    harness.sandbox.engine.timing = Timing(detection_base=600)
     harness.sandbox.client("cloudformation").detect_stack_drift(StackName="app")
-    harness.sandbox.engine.timing = Timing(detection_base=3600)
     run = harness.run({"StackName": "app"})
-    assert run.outcome == "SKIPPED"
-    assert "already running" in run.result["Reason"]
+    assert run.outcome == "HEALED"
+    assert run.attempts("detect drift: start") > 1  # refused while the other one ran
+
+
+@pytest.mark.fault(
+    "`DetectStackDrift` took effect but its response was lost "
+    "(before the revert or while verifying)",
+    "waits for its own detection to end, starts again, finishes",
+)
+@pytest.mark.parametrize("phase", ["detect drift", "verify"])
+def test_a_lost_detect_stack_drift_response_is_recovered(harness: Harness, phase: str) -> None:
+    """DetectStackDrift took effect but its answer was lost (a 5xx): asking again is refused
+    with "already in progress". The heal waits for its own detection to end, starts another,
+    and finishes, whether that happens before the revert or while verifying it."""
+    harness.stack()
+    harness.drift()
+    faults = harness.sandbox.faults
+    if phase == "detect drift":
+        faults.lose_response("DetectStackDrift")
+    else:
+        faults.before_call("ExecuteChangeSet", lambda: faults.lose_response("DetectStackDrift"))
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert run.result["Verification"] == {"StackDriftStatus": "IN_SYNC"}
+    assert harness.executions() == 1
 
 
 def test_healer_never_heals_its_own_stack(harness: Harness) -> None:
@@ -179,6 +302,10 @@ def test_opt_in_tag_restricts_which_stacks_are_healed(harness: Harness) -> None:
     assert run.outcome == "HEALED"
 
 
+@pytest.mark.fault(
+    "`ExecuteChangeSet` took effect but its response was lost (a crash before the checkpoint)",
+    "the retry sees the execution under way; executed once",
+)
 @pytest.mark.parametrize("aws_max_attempts", [1, 3])
 def test_lost_execute_response_is_retried_without_executing_twice(
     harness: Harness, aws_max_attempts: int
@@ -196,6 +323,10 @@ def test_lost_execute_response_is_retried_without_executing_twice(
         assert harness.sandbox.calls[("cloudformation", "ExecuteChangeSet")] == 1
 
 
+@pytest.mark.fault(
+    "`CreateChangeSet` took effect but its response was lost",
+    "the retry's `ClientToken` finds it; one change set",
+)
 def test_lost_create_response_makes_one_change_set(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -206,6 +337,11 @@ def test_lost_create_response_makes_one_change_set(harness: Harness) -> None:
     assert harness.sandbox.calls[("cloudformation", "CreateChangeSet")] == 2  # idempotent retry
 
 
+@pytest.mark.fault(
+    "The durable SDK fails (checkpointing, replay)",
+    "the error reaches the SDK untouched (Lambda retries the invocation); "
+    "no email, no further step",
+)
 def test_the_sdks_own_errors_reach_the_sdk_untouched(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,6 +360,10 @@ def test_the_sdks_own_errors_reach_the_sdk_untouched(
     assert [p.name for p in run.local.phases if p.name in ("record metrics", "notify FAILED")] == []
 
 
+@pytest.mark.fault(
+    "The durable SDK fails while the message is published",
+    "the error reaches the SDK untouched",
+)
 def test_an_sdk_error_while_publishing_is_not_swallowed(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -236,3 +376,137 @@ def test_an_sdk_error_while_publishing_is_not_swallowed(
     monkeypatch.setattr(sns, "publish", broken)
     run = harness.run({"StackName": "app"})
     assert run.error.type.endswith("ExecutionError")
+
+
+@pytest.mark.fault(
+    "5xx, a dropped connection or throttling while waiting for the execution",
+    "each failed poll counts as a poll; the heal finishes, executed once",
+)
+# ------------------------------------------------------------------ faults while waiting
+@pytest.mark.parametrize("fault", ["server_error", "disconnect", "throttle"])
+def test_a_poll_rides_out_transient_errors_after_the_change_set_was_executed(
+    harness: Harness, fault: str
+) -> None:
+    """5xx, a dropped connection or throttling while waiting for the execution: each failed
+    poll counts as a poll; the heal finishes."""
+    harness.stack()
+    harness.drift()
+    inject = getattr(harness.sandbox.faults, fault)
+    harness.sandbox.faults.before_call(
+        "ExecuteChangeSet", lambda: inject("DescribeStacks", times=4)
+    )
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert harness.executions() == 1
+
+
+@pytest.mark.fault(
+    "Every poll fails (`POLL_MAX_CONSECUTIVE_ERRORS` in a row)",
+    "fails `AwsUnavailable` with the last error, notified",
+)
+def test_a_wait_that_keeps_failing_ends_typed_and_notified(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.server_error("DescribeStackDriftDetectionStatus", times=1000)
+    run = harness.run({"StackName": "app"}, poll_max_consecutive_errors=4)
+    assert run.error.type.endswith("AwsUnavailable")
+    assert "4 polls in a row failed" in run.error.message
+    assert "InternalFailure" in run.failure_note()
+    assert harness.change_sets() == []
+
+
+@pytest.mark.fault(
+    "`AccessDenied` on a call",
+    "fails `AccessDenied` at once, naming the action and the policy to change, notified",
+)
+# ------------------------------------------------------------------ errors that retrying cannot fix
+def test_access_denied_is_not_retried_and_names_the_action_and_the_policy(
+    harness: Harness,
+) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.deny("CreateChangeSet", times=1000)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("AccessDenied")
+    assert "cloudformation:CreateChangeSet" in run.error.message
+    assert "template.yaml" in run.error.message
+    assert run.attempts("create change set") == 1
+    assert "AccessDenied" in run.failure_note()
+
+
+@pytest.mark.fault(
+    "`AccessDenied` while polling",
+    "fails `AccessDenied` after one poll",
+)
+def test_access_denied_while_polling_ends_at_once(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.deny("DescribeStackDriftDetectionStatus", times=1000)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("AccessDenied")
+    assert harness.sandbox.calls[("cloudformation", "DescribeStackDriftDetectionStatus")] == 1
+
+
+@pytest.mark.fault(
+    "A `ValidationError`",
+    "fails `AwsRequestRefused` at once with AWS's message",
+)
+def test_a_validation_error_is_not_retried(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.refuse(
+        "CreateChangeSet", "ValidationError", "Parameters: [Env] must have values", times=1000
+    )
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("AwsRequestRefused")
+    assert "Parameters: [Env] must have values" in run.error.message
+    assert harness.sandbox.calls[("cloudformation", "CreateChangeSet")] == 1
+
+
+@pytest.mark.fault(
+    "No AWS credentials",
+    "fails `MissingCredentials` at once",
+)
+def test_missing_credentials_are_not_retried(harness: Harness) -> None:
+    harness.stack()
+    harness.sandbox.faults.no_credentials("DescribeStacks", times=1000)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("MissingCredentials")
+    assert "credentials" in run.error.message
+    assert run.attempts("pre-flight") == 1
+
+
+@pytest.mark.fault(
+    "The stack is deleted while it is healed",
+    "fails `StackNotFound` at once, notified",
+)
+def test_a_stack_deleted_mid_run_ends_at_once(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.before_call(
+        "DescribeStackResourceDrifts", lambda: harness.sandbox.delete_stack("app")
+    )
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("StackNotFound")
+    assert "deleted while it was being healed" in run.failure_note()
+    assert run.attempts("read drift") == 1
+
+
+@pytest.mark.fault(
+    "A reviewer deletes the change set while the heal waits",
+    "fails `ChangeSetGone` at once; nothing executed",
+)
+def test_a_change_set_deleted_by_a_reviewer_ends_at_once(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    cfn = harness.sandbox.client("cloudformation")
+
+    def delete_it() -> None:
+        [mine] = cfn.list_change_sets(StackName="app")["Summaries"]
+        cfn.delete_change_set(ChangeSetName=mine["ChangeSetId"])
+
+    harness.sandbox.faults.before_call("DescribeChangeSet", delete_it)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("ChangeSetGone")
+    assert "no longer exists" in run.failure_note()
+    assert harness.executions() == 0

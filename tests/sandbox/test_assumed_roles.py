@@ -49,3 +49,17 @@ def test_the_list_returned_is_a_copy(sandbox: Sandbox) -> None:
     assume_two(sandbox)
     sandbox.assumed_roles().clear()
     assert len(sandbox.assumed_roles()) == 2
+
+
+@pytest.mark.parametrize(
+    "role",
+    [
+        "arn:aws:iam::role/drift-healer-member",
+        "arn:aws:iam::12345:role/x",
+        "arn:aws:iam::123456789012:user/x",
+    ],
+)
+def test_sts_refuses_malformed_role_arns(sandbox: Sandbox, role: str) -> None:
+    with pytest.raises(ClientError, match="ValidationError"):
+        sandbox.client("sts").assume_role(RoleArn=role, RoleSessionName="session")
+    assert sandbox.assumed_roles() == []

@@ -8,7 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from drift_sandbox import Sandbox
-from tests.support import ManualClock, create_change_set, detect, drift_param, drifts
+from tests.support import TEMPLATE, ManualClock, create_change_set, detect, drift_param, drifts
 
 
 def ready_change_set(sandbox: Sandbox, cfn: Any, clock: ManualClock, name: str = "heal-1") -> str:
@@ -190,6 +190,43 @@ def test_stack_deleted_during_execution_fails_it_and_writes_nothing(
         Name="/app/prod/feature", Value="mine", Type="String"
     )
     clock.advance(600)
-    assert cfn.describe_change_set(ChangeSetName=arn)["ExecutionStatus"] == "EXECUTE_FAILED"
+    with pytest.raises(ClientError, match="ChangeSetNotFound"):  # gone with its stack
+        cfn.describe_change_set(ChangeSetName=arn)
     value = sandbox.client("ssm").get_parameter(Name="/app/prod/feature")["Parameter"]["Value"]
     assert value == "mine"
+
+
+def test_deleting_a_stack_deletes_its_change_sets_and_nothing_acts_on_it_after(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
+) -> None:
+    arn = ready_change_set(sandbox, cfn, clock)
+    stack_id = cfn.describe_stacks(StackName="app")["Stacks"][0]["StackId"]
+    cfn.delete_stack(StackName="app")
+    with pytest.raises(ClientError, match="ChangeSetNotFound"):
+        cfn.describe_change_set(ChangeSetName=arn)
+    for call in (
+        lambda: create_change_set(cfn, name="heal-2", stack=stack_id),
+        lambda: cfn.detect_stack_drift(StackName=stack_id),
+        lambda: cfn.describe_stack_resource_drifts(StackName=stack_id),
+    ):
+        with pytest.raises(ClientError, match="does not exist"):
+            call()
+    assert cfn.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"] == (
+        "DELETE_COMPLETE"
+    )
+
+
+def test_executing_deletes_moto_s_own_change_sets_too(
+    sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
+) -> None:
+    arn = ready_change_set(sandbox, cfn, clock)
+    cfn.create_change_set(
+        StackName="app",
+        ChangeSetName="colleague",
+        TemplateBody=TEMPLATE + "Outputs:\n  X: {Value: y}\n",
+        Parameters=[{"ParameterKey": "Env", "UsePreviousValue": True}],
+        ChangeSetType="UPDATE",
+    )
+    cfn.execute_change_set(ChangeSetName=arn)
+    listed = [s["ChangeSetName"] for s in cfn.list_change_sets(StackName="app")["Summaries"]]
+    assert listed == ["heal-1"]  # the one executing

@@ -19,10 +19,19 @@ class Decision:
     reason: str
 
 
-def decide(request: HealRequest, level: Risk, reasons: list[str]) -> Decision:
-    """Execute only a LOW risk change set, and only when not asked to stop before."""
+def decide(
+    request: HealRequest, level: Risk, reasons: list[str], unchecked: str | None = None
+) -> Decision:
+    """Execute only a LOW risk change set, only after a complete drift detection, and only
+    when not asked to stop before."""
     if request.create_change_set_only:
         return Decision(False, "change set created for review, as requested (CreateChangeSetOnly)")
+    if unchecked is not None:
+        return Decision(
+            False,
+            "not executed: drift detection was partial, so the change set may revert more than "
+            f"the report shows; it is left for review ({unchecked})",
+        )
     if level is not Risk.LOW:
         return Decision(
             False,
@@ -45,3 +54,21 @@ def other_heal(summaries: Iterable[ChangeSetSummary], prefix: str, mine: str) ->
                 "delete it first"
             )
     return None
+
+
+def others(summaries: Iterable[ChangeSetSummary], mine: str) -> list[str]:
+    """The change sets on the stack besides this heal's own. Executing a change set makes
+    CloudFormation delete every other one, so while any is there the healer does not execute."""
+    return [s["ChangeSetName"] for s in summaries if s["ChangeSetName"] != mine]
+
+
+def kept_for(other_change_sets: list[str]) -> str:
+    """Why a LOW risk change set was left for review: it would have destroyed other work."""
+    shown = ", ".join(other_change_sets[:10])
+    more = len(other_change_sets) - 10
+    return (
+        f"not executed: the stack has change sets the healer did not make ({shown}"
+        + (f" and {more} more" if more > 0 else "")
+        + "); executing would make CloudFormation delete them. Execute or delete them first, "
+        "or execute this one by hand after review"
+    )

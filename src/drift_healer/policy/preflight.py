@@ -19,8 +19,13 @@ def skip_reason(stack: StackInfo, settings: Settings) -> str | None:
             )
             return f"the stack does not carry the opt-in tag {wanted}; tag it to let it be healed"
     status = stack["StackStatus"]
-    if status not in HEALABLE_STATES:
-        if is_busy(status):
-            return f"the stack is busy ({status}); the next run will try again"
-        return f"the stack is in {status}, from which it cannot be updated; fix it by hand first"
-    return None
+    if status in HEALABLE_STATES:
+        return None
+    if is_busy(status):
+        return f"the stack is busy ({status}); the next run will try again"
+    if status.startswith("IMPORT_") and status.endswith("_COMPLETE"):
+        return (
+            f"CloudFormation does not detect drift on a stack in {status} (only in "
+            f"{', '.join(sorted(HEALABLE_STATES))}); update the stack once, then heal it"
+        )
+    return f"the stack is in {status}, from which it cannot be updated; fix it by hand first"

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from ..records import ChangeSetStatus, ChangeSetSummary, ExecutionProgress
 
-#: Stack states in which a heal may start (change sets cannot be made in *_IN_PROGRESS,
-#: UPDATE_ROLLBACK_FAILED, ROLLBACK_COMPLETE; drift detection needs a settled stack).
-HEALABLE_STATES = frozenset(
-    {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
+#: Stack states in which CloudFormation runs drift detection: "You can perform drift detection on
+#: stacks with the following statuses: CREATE_COMPLETE, UPDATE_COMPLETE, UPDATE_ROLLBACK_COMPLETE,
+#: and UPDATE_ROLLBACK_FAILED" (AWS CloudFormation User Guide, "Considerations when detecting
+#: drift", https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/drift-considerations.html).
+#: IMPORT_COMPLETE is not one of them.
+DETECTABLE_STATES = frozenset(
+    {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED"}
 )
+#: Stack states in which a heal may start: drift can be detected, and a change set made and
+#: executed (not in UPDATE_ROLLBACK_FAILED, which needs ContinueUpdateRollback first).
+HEALABLE_STATES = DETECTABLE_STATES - {"UPDATE_ROLLBACK_FAILED"}
 DETECTION_IN_PROGRESS = "DETECTION_IN_PROGRESS"
 DETECTION_FAILED = "DETECTION_FAILED"
 IN_SYNC = "IN_SYNC"
+DRIFTED = "DRIFTED"
 #: A change set still being made.
 CREATING = frozenset({"CREATE_PENDING", "CREATE_IN_PROGRESS"})
 #: Execution statuses of a change set that is ready to run or running.
