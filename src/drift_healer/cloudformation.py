@@ -3,12 +3,13 @@ these inside its steps. Answers are the plain JSON records of ``records``, ready
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
 from .aws import error_code, error_message
 from .models import DriftedResource, PropertyDifference
+from .provenance import no_echo_parameters
 from .records import (
     Change,
     ChangeSetDescription,
@@ -18,7 +19,7 @@ from .records import (
     DriftRecord,
     StackInfo,
 )
-from .redact import redact
+from .redact import Redactor, ResourceRef, drift_path, redact_text
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -47,9 +48,10 @@ def describe_stack(cfn: CloudFormationClient, stack_name: str) -> StackInfo | No
         "StackId": stack["StackId"],
         "StackName": stack["StackName"],
         "StackStatus": stack["StackStatus"],
-        "StackStatusReason": stack.get("StackStatusReason", ""),
+        "StackStatusReason": redact_text(stack.get("StackStatusReason", "")),
         "Tags": {t["Key"]: t["Value"] for t in stack.get("Tags", [])},
         "ParameterKeys": [p["ParameterKey"] for p in stack.get("Parameters", [])],
+        "NoEchoParameterKeys": sorted(no_echo_parameters(stack.get("Parameters", []))),
         "Capabilities": list(stack.get("Capabilities", [])),
     }
 
@@ -83,12 +85,23 @@ def drift_detection_status(cfn: CloudFormationClient, detection_id: str) -> Dete
     return {
         "DetectionStatus": status["DetectionStatus"],
         "StackDriftStatus": status.get("StackDriftStatus"),
-        "DetectionStatusReason": status.get("DetectionStatusReason", ""),
+        "DetectionStatusReason": redact_text(status.get("DetectionStatusReason", "")),
         "DriftedStackResourceCount": status.get("DriftedStackResourceCount", 0),
     }
 
 
-def drifted_resources(cfn: CloudFormationClient, stack_id: str) -> list[DriftRecord]:
+def stack_template(cfn: CloudFormationClient, stack_id: str) -> dict[str, Any] | str:
+    """The stack's template as deployed (after transforms): a dict for a JSON template (boto3
+    decodes it), the text for YAML. Read only to locate secrets; never checkpointed."""
+    body: dict[str, Any] | str = cfn.get_template(StackName=stack_id, TemplateStage="Processed")[
+        "TemplateBody"
+    ]
+    return body
+
+
+def drifted_resources(
+    cfn: CloudFormationClient, stack_id: str, redactor: Redactor
+) -> list[DriftRecord]:
     """Every MODIFIED or DELETED resource of the latest detection, all pages, values redacted.
     (No botocore paginator exists for this call: follow NextToken by hand.)"""
     out: list[DriftRecord] = []
@@ -100,12 +113,16 @@ def drifted_resources(cfn: CloudFormationClient, stack_id: str) -> list[DriftRec
     while True:
         page = cfn.describe_stack_resource_drifts(**request)
         for drift in page["StackResourceDrifts"]:
-            name = f"{drift['LogicalResourceId']} {drift.get('PhysicalResourceId', '')}"
+            resource = ResourceRef.from_drift(drift)
             differences = [
                 PropertyDifference(
                     property_path=d["PropertyPath"],
-                    expected_value=redact(d.get("ExpectedValue"), d["PropertyPath"], name),
-                    actual_value=redact(d.get("ActualValue"), d["PropertyPath"], name),
+                    expected_value=redactor.value(
+                        d.get("ExpectedValue"), drift_path(d["PropertyPath"]), resource
+                    ),
+                    actual_value=redactor.value(
+                        d.get("ActualValue"), drift_path(d["PropertyPath"]), resource
+                    ),
                     difference_type=d["DifferenceType"],
                 )
                 for d in drift.get("PropertyDifferences", [])
@@ -147,7 +164,9 @@ def create_revert_change_set(
     return cfn.create_change_set(**request)["Id"]
 
 
-def describe_change_set(cfn: CloudFormationClient, change_set_arn: str) -> ChangeSetDescription:
+def describe_change_set(
+    cfn: CloudFormationClient, change_set_arn: str, redactor: Redactor
+) -> ChangeSetDescription:
     """Status and every change (all pages) of a change set, by ARN (names fail after execution)."""
     # Without IncludePropertyValues AWS returns no Before/After values: neither the risk policy
     # nor the redaction would see what changes.
@@ -162,8 +181,10 @@ def describe_change_set(cfn: CloudFormationClient, change_set_arn: str) -> Chang
         "ChangeSetName": first.get("ChangeSetName", ""),
         "Status": first.get("Status", ""),
         "ExecutionStatus": first.get("ExecutionStatus", ""),
-        "StatusReason": first.get("StatusReason", ""),
-        "Changes": [_plain(change) for page in pages for change in page.get("Changes", [])],
+        "StatusReason": redact_text(first.get("StatusReason", "")),
+        "Changes": [
+            _plain(change, redactor) for page in pages for change in page.get("Changes", [])
+        ],
     }
 
 
@@ -173,7 +194,7 @@ def change_set_status(cfn: CloudFormationClient, change_set_arn: str) -> ChangeS
     return {
         "Status": described.get("Status", ""),
         "ExecutionStatus": described.get("ExecutionStatus", ""),
-        "StatusReason": described.get("StatusReason", ""),
+        "StatusReason": redact_text(described.get("StatusReason", "")),
     }
 
 
@@ -189,25 +210,18 @@ def delete_change_set(cfn: CloudFormationClient, change_set_arn: str) -> None:
             raise
 
 
-def _plain(change: ChangeTypeDef) -> Change:
-    """A Change as JSON (no datetimes), sensitive values redacted."""
+def _plain(change: ChangeTypeDef, redactor: Redactor) -> Change:
+    """A Change as JSON (no datetimes), values redacted by the property's Path."""
     rc: dict[str, Any] = dict(change.get("ResourceChange", {}))
-    name = f"{rc.get('LogicalResourceId', '')} {rc.get('PhysicalResourceId', '')}"
+    resource = ResourceRef.from_change(rc)
     details = []
     for detail in rc.get("Details", []):
-        target = dict(detail.get("Target", {}))
-        path = str(target.get("Path") or "/" + str(target.get("Name", ""))).removeprefix(
-            "/Properties"
-        )
-        for key in ("BeforeValue", "AfterValue"):
-            if key in target:
-                target[key] = redact(target[key], path, name)
-        if "Drift" in target:
+        plain = redactor.change_detail(detail, resource)
+        target = dict(plain.get("Target", {}))
+        if isinstance(target.get("Drift"), dict):
             target["Drift"] = {
-                k: redact(v, path, name)
-                for k, v in target["Drift"].items()
-                if k != "DriftDetectionTimestamp"
+                k: v for k, v in target["Drift"].items() if k != "DriftDetectionTimestamp"
             }
-        details.append({**detail, "Target": target})
+        details.append({**plain, "Target": target})
     rc["Details"] = details
-    return {"Type": change.get("Type", "Resource"), "ResourceChange": rc}  # type: ignore[typeddict-item]
+    return cast(Change, {"Type": change.get("Type", "Resource"), "ResourceChange": rc})

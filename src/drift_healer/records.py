@@ -92,6 +92,8 @@ class StackInfo(TypedDict):
     StackStatusReason: str
     Tags: dict[str, str]
     ParameterKeys: list[str]
+    #: The parameters whose values CloudFormation hides (``NoEcho``): keys only, never values.
+    NoEchoParameterKeys: list[str]
     Capabilities: list[CapabilityType]
 
 

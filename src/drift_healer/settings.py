@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     aws_max_attempts: int = Field(default=3, ge=1)
     #: Durable retries of a failed step (with backoff, costs nothing while waiting).
     step_max_attempts: int = Field(default=6, ge=1)
+    #: Hide every property value (drift, change sets, result, email, logs); show only paths.
+    hide_values: bool = False
     log_level: str = "INFO"
 
 

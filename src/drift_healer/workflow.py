@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aws_durable_execution_sdk_python import DurableContext
 from aws_lambda_powertools import Logger
 
-from . import aws, render, sns, telemetry
+from . import aws, provenance, render, sns, telemetry
 from . import cloudformation as cfn
 from .durable import Durable, is_sdk_error
 from .errors import ChangeSetFailed, DetectionFailed, ExecutionFailed, HealError, StackNotFound
@@ -42,12 +42,14 @@ from .records import (
     ExecutionStart,
     StackInfo,
 )
+from .redact import RedactingFilter, Redactor, redact_text
 from .settings import Settings
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
 logger = Logger(service="drift-healer")
+logger.addFilter(RedactingFilter())  # no log line carries a value shaped like a secret
 
 
 @dataclass
@@ -102,7 +104,8 @@ class Heal:
                 "run again later or spread the schedules wider"
             )
 
-        drifted = self.read_drift(stack)
+        redactor = self.redactor(stack)
+        self.found.drifted, self.found.drifted_total = self.read_drift(stack, redactor)
         if self.request.dry_run:
             return self.finish(
                 Outcome.DRIFT_REPORTED,
@@ -118,7 +121,7 @@ class Heal:
                 "the REVERT_DRIFT change set has no changes; it was deleted",
             )
 
-        assessment = self.assess(stack, change_set)
+        assessment = self.assess(stack, change_set, redactor)
         level = Risk(assessment["Risk"])
         self.found.change_set = change_set.model_copy(
             update={"risk": level, "risk_reasons": assessment["RiskReasons"]}
@@ -136,7 +139,7 @@ class Heal:
         if started["Others"]:
             return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
         self.wait_for_execution(stack, change_set)
-        return self.verify(stack, drifted)
+        return self.verify(stack, redactor)
 
     # --------------------------------------------------------------------------- phases
     def preflight(self) -> StackInfo:
@@ -180,19 +183,28 @@ class Heal:
             return None
         return detection_policy.unchecked(detection["DetectionStatusReason"])
 
-    def read_drift(self, stack: StackInfo) -> dict[str, list[str]]:
-        """Record the drifted resources (bounded to what a checkpoint may hold); returns every
-        drifted property path by logical id, for the risk policy."""
+    def redactor(self, stack: StackInfo) -> Redactor:
+        """What must never be shown: HIDE_VALUES, and the properties whose values come from
+        NoEcho parameters or secret dynamic references, read from the template (only their
+        names and paths are checkpointed, never the template)."""
+        secrets = self.durable.step(
+            "locate secrets",
+            lambda: provenance.secret_paths(
+                cfn.stack_template(self.cfn(), stack["StackId"]), stack["NoEchoParameterKeys"]
+            ).to_json(),
+        )
+        return Redactor(
+            hide_all=self.settings.hide_values, secrets=provenance.SecretPaths.from_json(secrets)
+        )
+
+    def read_drift(self, stack: StackInfo, redactor: Redactor) -> tuple[list[DriftedResource], int]:
+        """The drifted resources (redacted, as many as a checkpoint may hold) and how many
+        drifted in all."""
         report = self.durable.step(
             "read drift",
-            lambda: _report(cfn.drifted_resources(self.cfn(), stack["StackId"])),
+            lambda: _report(cfn.drifted_resources(self.cfn(), stack["StackId"], redactor)),
         )
-        self.found.drifted = [DriftedResource.model_validate(r) for r in report["Resources"]]
-        self.found.drifted_total = report["Total"]
-        return {
-            r.logical_resource_id: [d.property_path for d in r.property_differences]
-            for r in self.found.drifted
-        }
+        return [DriftedResource.model_validate(r) for r in report["Resources"]], report["Total"]
 
     def create_change_set(self, stack: StackInfo) -> ChangeSetInfo:
         """Create the REVERT_DRIFT change set, named for this execution."""
@@ -226,17 +238,17 @@ class Heal:
             "delete empty change set", lambda: cfn.delete_change_set(self.cfn(), change_set.id)
         )
 
-    def assess(self, stack: StackInfo, change_set: ChangeSetInfo) -> Assessment:
+    def assess(self, stack: StackInfo, change_set: ChangeSetInfo, redactor: Redactor) -> Assessment:
         """Read every change and judge it with the pure risk policy, against every drifted
         property path, inside one step: only the verdict is checkpointed, however many changes
         and values there are."""
 
         def judge() -> Assessment:
             client = self.cfn()
-            changes = cfn.describe_change_set(client, change_set.id)["Changes"]
+            changes = cfn.describe_change_set(client, change_set.id, redactor)["Changes"]
             drifted = {
                 r["LogicalResourceId"]: [d["PropertyPath"] for d in r["PropertyDifferences"]]
-                for r in cfn.drifted_resources(client, stack["StackId"])
+                for r in cfn.drifted_resources(client, stack["StackId"], redactor)
             }
             level, reasons = risk.assess(changes, drifted)
             return {
@@ -307,7 +319,7 @@ class Heal:
                 + "; CloudFormation rolled back, read the stack events"
             )
 
-    def verify(self, stack: StackInfo, drifted: dict[str, list[str]]) -> HealResult:
+    def verify(self, stack: StackInfo, redactor: Redactor) -> HealResult:
         """Detect again: HEALED when in sync, RESIDUAL_DRIFT with what remains. The change set
         was executed and the stack updated: a detection that fails for some resources does not
         undo that, it only leaves them unverified."""
@@ -329,7 +341,8 @@ class Heal:
         remaining = self.durable.step(
             "read residual drift",
             lambda: [
-                r["LogicalResourceId"] for r in cfn.drifted_resources(self.cfn(), stack["StackId"])
+                r["LogicalResourceId"]
+                for r in cfn.drifted_resources(self.cfn(), stack["StackId"], redactor)
             ],
         )
         return self.finish(
@@ -366,7 +379,7 @@ class Heal:
             stack_name=self.request.stack_name,
             stack_id=self.found.stack_id,
             outcome=outcome,
-            reason=reason,
+            reason=redact_text(reason),
             drifted_resources=self.found.drifted,
             drifted_resource_count=self.found.drifted_total,
             change_set=self.found.change_set,

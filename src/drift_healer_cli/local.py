@@ -36,8 +36,13 @@ class Phase:
     started: datetime | None
     ended: datetime | None
     attempts: int
-    #: Bytes of the checkpointed result (a step's result, a wait's last state).
-    size: int = 0
+    #: The checkpointed result (a step's result, a wait's last state), as stored.
+    result: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes of the checkpointed result."""
+        return len(self.result.encode()) if self.result else 0
 
 
 @dataclass(frozen=True)
@@ -145,5 +150,5 @@ def _phase(op: Any) -> Phase:
         op.start_timestamp,
         op.end_timestamp,
         getattr(op, "attempt", 0) or 0,
-        len(result.encode()) if isinstance(result, str) else 0,
+        result if isinstance(result, str) else None,
     )

@@ -3,6 +3,7 @@ replays never repeat a change."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -212,6 +213,62 @@ def test_sensitive_values_are_redacted_in_result_and_message(harness: Harness) -
     [note] = run.notifications
     assert "hunter2" not in note.message and "correct-horse" not in note.message
     assert "****" in note.message
+
+
+NO_ECHO_TEMPLATE = """
+Parameters:
+  UpstreamCredential: {Type: String, NoEcho: true}
+Resources:
+  Upstream:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /app/upstream, Type: String, Value: !Ref UpstreamCredential}
+  Mode:
+    Type: AWS::SSM::Parameter
+    Properties: {Name: /app/mode, Type: String, Value: blue}
+"""
+TEMPLATE_SECRET = "Zq7t-Upstream-Credential-9f3K"
+LIVE_SECRET = "AKIA" + "QX7ZL2M4N6P8R3T5"  # an access key id, pasted by hand
+
+
+@pytest.mark.fault(
+    "A secret in the drift: a NoEcho parameter's value, an access key pasted out of band",
+    "never in the result, a checkpoint, a log line or the message (by provenance, name and shape)",
+)
+def test_no_secret_reaches_the_result_a_checkpoint_a_log_or_the_message(
+    harness: Harness, capfd: pytest.CaptureFixture[str]
+) -> None:
+    harness.sandbox.client("cloudformation").create_stack(
+        StackName="noecho",
+        TemplateBody=NO_ECHO_TEMPLATE,
+        Parameters=[{"ParameterKey": "UpstreamCredential", "ParameterValue": TEMPLATE_SECRET}],
+    )
+    ssm = harness.sandbox.client("ssm")
+    ssm.put_parameter(Name="/app/upstream", Value=LIVE_SECRET, Type="String", Overwrite=True)
+    ssm.put_parameter(Name="/app/mode", Value="green", Type="String", Overwrite=True)
+    capfd.readouterr()
+
+    run = harness.run({"StackName": "noecho"})
+
+    assert run.outcome == "HEALED"
+    places = {
+        "result": json.dumps(run.result),
+        "checkpoints": "\n".join(p.result or "" for p in run.local.phases),
+        "message": "\n".join(n.message for n in run.notifications),
+        "logs": capfd.readouterr().out,
+    }
+    for where, text in places.items():
+        for secret in (TEMPLATE_SECRET, LIVE_SECRET):
+            assert secret not in text, f"{secret} leaked into the {where}"
+    assert 'expected "blue", actual "green"' in places["message"]  # the rest stays visible
+
+
+def test_hide_values_shows_only_paths(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    run = harness.run({"StackName": "app", "DryRun": True}, hide_values=True)
+    [difference] = run.result["DriftedResources"][0]["PropertyDifferences"]
+    assert difference["PropertyPath"] == "/Value"
+    assert (difference["ExpectedValue"], difference["ActualValue"]) == ("****", "****")
 
 
 def test_replays_never_repeat_a_change(harness: Harness) -> None:

@@ -21,7 +21,9 @@ def test_revert_change_set_is_shaped_as_aws_shapes_it(
     assert (pending["Status"], pending["ExecutionStatus"]) == ("CREATE_IN_PROGRESS", "UNAVAILABLE")
 
     clock.advance(sandbox.engine.timing.change_set_creation)
-    described = cfn.describe_change_set(ChangeSetName="heal-1", StackName="app")
+    described = cfn.describe_change_set(
+        ChangeSetName="heal-1", StackName="app", IncludePropertyValues=True
+    )
 
     assert described["Status"] == "CREATE_COMPLETE"
     assert described["ExecutionStatus"] == "AVAILABLE"
@@ -49,6 +51,11 @@ def test_revert_change_set_is_shaped_as_aws_shapes_it(
     assert target["RequiresRecreation"] == "Never"
     assert (target["Drift"]["PreviousValue"], target["Drift"]["ActualValue"]) == ("on", "off")
     assert detail["ChangeSource"] == "DirectModification"
+    # without IncludePropertyValues, AWS shows where a value changes, not the values
+    [bare] = cfn.describe_change_set(ChangeSetName=arn)["Changes"]
+    bare_target = bare["ResourceChange"]["Details"][0]["Target"]
+    assert bare_target["Path"] == "/Properties/Value"
+    assert not {"BeforeValue", "AfterValue", "Drift"} & set(bare_target)
 
 
 def test_nothing_to_revert_fails_with_the_aws_reason(

@@ -9,20 +9,10 @@ from drift_healer.models import (
     Outcome,
     Risk,
 )
-from drift_healer.redact import is_sensitive, redact
 from drift_healer.render import change_set_url, drift_url, render
 
 STACK = "arn:aws:cloudformation:us-east-1:123456789012:stack/app/1111"
 CHANGE_SET = "arn:aws:cloudformation:us-east-1:123456789012:changeSet/drift-heal-1/2222"
-
-
-def test_redaction() -> None:
-    assert is_sensitive("/MasterUserPassword")
-    assert is_sensitive("/Value", "/prod/api-key")
-    assert not is_sensitive("/Value", "/prod/feature-flag")
-    assert redact("hunter2", "/Properties/SecretString") == "****"
-    assert redact("on", "/Value", "Flag") == "on"
-    assert redact(None, "/Password") is None
 
 
 def test_console_links_encode_both_arns_and_follow_the_partition() -> None:
