@@ -1019,6 +1019,10 @@ def test_any_text_is_handled(value: str, path: str) -> None:
     assert isinstance(redact_text(value), str)
 
 
+#: What only catastrophic backtracking could exceed (these inputs take ~1 s on a loaded machine).
+HANG_SECONDS = 30
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -1033,20 +1037,21 @@ def test_any_text_is_handled(value: str, path: str) -> None:
     ],
     ids=lambda t: t[:12],
 )
-def test_large_values_are_fast(text: str) -> None:
+def test_large_values_do_not_hang(text: str) -> None:
     """No pattern backtracks quadratically on large or adversarial values (a drift value can be
-    a whole state machine definition)."""
+    a whole state machine definition). Not a speed target (that is the benchmark's): the bound
+    is far above a loaded machine's time, and far below what quadratic backtracking takes."""
     start = time.perf_counter()
     redact_text(text)
     Redactor().value(text, "/DefinitionString", ResourceRef("Machine"))
-    assert time.perf_counter() - start < 2
+    assert time.perf_counter() - start < HANG_SECONDS
 
 
-def test_a_large_json_definition_is_fast() -> None:
+def test_a_large_json_definition_does_not_hang() -> None:
     states = {f"S{i}": {"Type": "Pass", "Comment": "x=" + "a" * 50} for i in range(2000)}
     start = time.perf_counter()
     Redactor().value(json.dumps({"States": states}), "/DefinitionString", ResourceRef("M"))
-    assert time.perf_counter() - start < 2
+    assert time.perf_counter() - start < HANG_SECONDS
 
 
 # --------------------------------------------------------------------------- wiring shapes
