@@ -50,6 +50,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput") or _failed or exitstatus != 0 or not _whole_suite(config):
         return
+    if not _proved:  # nothing ran that proves a row (collect-only, setup-only): keep the table
+        return
     table = render(_proved)
     text = README.read_text()
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
@@ -74,10 +76,11 @@ def render(proved: dict[tuple[str, str], set[str]]) -> str:
 
 def _whole_suite(config: pytest.Config) -> bool:
     """Only a run of every test may rewrite the table (a subset would shrink it)."""
+    option = config.option
+    narrowed = ("keyword", "markexpr", "lf", "deselect", "ignore", "ignore_glob")
+    skipped_runs = ("collectonly", "setuponly", "setupplan")
     return (
         config.args_source == pytest.Config.ArgsSource.TESTPATHS
-        and not config.option.keyword
-        and not config.option.markexpr
-        and not getattr(config.option, "lf", False)
-        and not getattr(config.option, "deselect", None)
+        and not any(getattr(option, name, None) for name in narrowed)
+        and not any(getattr(option, name, False) for name in skipped_runs)
     )

@@ -19,9 +19,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import (
     ClientError,
+    CredentialRetrievalError,
     HTTPClientError,
     NoCredentialsError,
     PartialCredentialsError,
+    SSOTokenLoadError,
+    TokenRetrievalError,
+    UnauthorizedSSOTokenError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
@@ -33,6 +37,7 @@ from .errors import (
     MissingCredentials,
     StackNotFound,
 )
+from .redact import redact_text
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -85,13 +90,23 @@ _roles: _Expiring[tuple[str, str], CredentialsTypeDef] = _Expiring()
 _lock = threading.Lock()
 _base_session: boto3.Session | None = None
 _SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
-_THROTTLING = frozenset({"Throttling", "ThrottlingException"})
+#: KMSThrottling: SNS publishing to a KMS-encrypted topic (the healer's is) when KMS throttles.
+_THROTTLING = frozenset({"Throttling", "ThrottlingException", "KMSThrottling"})
 _TRANSIENT = frozenset({"InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout"})
 _ACCESS_DENIED = frozenset(
     {"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"}
 )
 _CREDENTIALS_REJECTED = frozenset(
     {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch"}
+)
+#: No usable credentials: none found, or none that could be loaded (SSO, a credential process).
+_NO_CREDENTIALS = (
+    NoCredentialsError,
+    PartialCredentialsError,
+    CredentialRetrievalError,
+    TokenRetrievalError,
+    SSOTokenLoadError,
+    UnauthorizedSSOTokenError,
 )
 #: The few calls that are not CloudFormation's, for naming the IAM action of an error.
 _SERVICE_OF = {"AssumeRole": "sts", "Publish": "sns"}
@@ -219,14 +234,14 @@ def classify(error: Exception, doing: str) -> HealError:
     happened and what to do. ``doing`` names the phase (a step's name)."""
     if isinstance(error, HealError):
         return error
-    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+    if isinstance(error, _NO_CREDENTIALS):
         return MissingCredentials(
             f"{doing}: no AWS credentials were found ({error}); in Lambda the function's role "
             "provides them, locally set AWS_PROFILE or run aws configure"
         )
     if not isinstance(error, ClientError):
-        return AwsRequestRefused(f"{doing}: {type(error).__name__}: {error}")
-    code, message = error_code(error), error_message(error)
+        return AwsRequestRefused(f"{doing}: {type(error).__name__}: {redact_text(str(error))}")
+    code, message = error_code(error), redact_text(error_message(error))
     operation = str(getattr(error, "operation_name", "") or "?")
     action = f"{_SERVICE_OF.get(operation, 'cloudformation')}:{operation}"
     if code in _ACCESS_DENIED:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import ClientError
 
 from .aws import error_code, error_message
+from .errors import StackNotFound
 from .models import DriftedResource, PropertyDifference
 from .provenance import no_echo_parameters
 from .records import (
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
         DescribeStackResourceDriftsInputTypeDef,
     )
 
+#: What CloudFormation shows for a value it will know only while applying the change set.
+KNOWN_AFTER_APPLY = "{{changeSet:KNOWN_AFTER_APPLY}}"
 #: The most DescribeStackResourceDrifts returns per page (it has no botocore paginator).
 _DRIFTS_PER_PAGE = 100
 
@@ -188,9 +191,20 @@ def describe_change_set(
     }
 
 
-def change_set_status(cfn: CloudFormationClient, change_set_arn: str) -> ChangeSetStatus:
-    """Just the status of a change set (first page only: for polling)."""
-    described = cfn.describe_change_set(ChangeSetName=change_set_arn)
+def change_set_status(
+    cfn: CloudFormationClient, change_set_arn: str, stack_id: str
+) -> ChangeSetStatus:
+    """Just the status of a change set (first page only: for polling). A change set that is gone
+    because its stack is gone is reported as the stack's absence, which is what happened."""
+    try:
+        described = cfn.describe_change_set(ChangeSetName=change_set_arn)
+    except ClientError as error:
+        if error_code(error) == "ChangeSetNotFound" and describe_stack(cfn, stack_id) is None:
+            raise StackNotFound(
+                f"the stack {stack_id} no longer exists: it was deleted while it was being "
+                "healed, its change sets with it; nothing more was done"
+            ) from error
+        raise
     return {
         "Status": described.get("Status", ""),
         "ExecutionStatus": described.get("ExecutionStatus", ""),
@@ -218,6 +232,10 @@ def _plain(change: ChangeTypeDef, redactor: Redactor) -> Change:
     for detail in rc.get("Details", []):
         plain = redactor.change_detail(detail, resource)
         target = dict(plain.get("Target", {}))
+        if KNOWN_AFTER_APPLY in str(detail.get("Target", {}).get("AfterValue", "")):
+            # CloudFormation's placeholder, not a value: the risk policy must see it, whatever
+            # redaction hides (HIDE_VALUES, a secret-looking name).
+            target["AfterValue"] = KNOWN_AFTER_APPLY
         if isinstance(target.get("Drift"), dict):
             target["Drift"] = {
                 k: v for k, v in target["Drift"].items() if k != "DriftDetectionTimestamp"

@@ -20,6 +20,7 @@ from aws_durable_execution_sdk_python.config import Duration, JitterStrategy, St
 from aws_durable_execution_sdk_python.exceptions import (
     DurableExecutionsError,
     DurableOperationError,
+    ExecutionError,
 )
 from aws_durable_execution_sdk_python.logger import Logger
 from aws_durable_execution_sdk_python.retries import (
@@ -36,10 +37,14 @@ from aws_durable_execution_sdk_python.waits import (
 
 from . import aws
 from .errors import AwsUnavailable, HealError, WaitTimedOut, error_class
+from .policy import limits
 from .policy.polling import polls_within
+from .redact import redact_text
 from .settings import Settings
 
 T = TypeVar("T")
+#: The durable SDK's own exceptions, as a failed operation records their type.
+_SDK = "aws_durable_execution_sdk_python."
 
 
 class _Polled(TypedDict, Generic[T]):
@@ -80,6 +85,10 @@ def _revive(failed: DurableOperationError, doing: str) -> NoReturn:
     cls = error_class(failed.error_type)
     if cls is not None:
         raise cls(failed.message or doing) from None
+    if failed.error_type.startswith(_SDK):
+        # The SDK's own failure inside a poll's check: the SDK ended the operation; end the
+        # execution as it ends a step it cannot checkpoint, without a heal's notification.
+        raise ExecutionError(f"{doing}: {failed.message}") from None
     raise AwsUnavailable(
         f"{doing}: AWS kept failing after every retry ({failed.message}); nothing was lost, "
         "run the heal again later"
@@ -165,11 +174,14 @@ class Durable:
                 return {"value": typed_poll(), "errors": 0, "error": ""}
             except HealError:
                 raise
-            except Exception as error:  # transient: _typed let it through
+            except Exception as error:
+                if is_sdk_error(error):
+                    raise
+                # transient (_typed let it through): counts as a poll
                 return {
                     "value": state["value"],
                     "errors": state["errors"] + 1,
-                    "error": f"{type(error).__name__}: {error}",
+                    "error": limits.cut(redact_text(f"{type(error).__name__}: {error}"), 500) or "",
                 }
 
         def strategy(state: _Polled[T], attempts: int) -> WaitForConditionDecision:

@@ -113,7 +113,7 @@ class Heal:
             )
 
         change_set = self.found.change_set = self.create_change_set(stack)
-        status = self.wait_for_change_set(change_set)
+        status = self.wait_for_change_set(stack, change_set)
         if states.is_empty_change_set(status):
             self.discard(change_set)
             return self.finish(
@@ -220,11 +220,11 @@ class Heal:
             id=arn, name=name, url=render.change_set_url(self.region, stack["StackId"], arn)
         )
 
-    def wait_for_change_set(self, change_set: ChangeSetInfo) -> ChangeSetStatus:
+    def wait_for_change_set(self, stack: StackInfo, change_set: ChangeSetInfo) -> ChangeSetStatus:
         """Wait until CloudFormation has made it; an empty one is not a failure."""
         status = self.durable.poll_until(
             "create change set: wait",
-            lambda: cfn.change_set_status(self.cfn(), change_set.id),
+            lambda: cfn.change_set_status(self.cfn(), change_set.id, stack["StackId"]),
             states.change_set_settled,
         )
         if status["Status"] == "FAILED" and not states.is_empty_change_set(status):
@@ -268,7 +268,7 @@ class Heal:
             """After a crash between the call and its checkpoint, the retry sees
             EXECUTE_IN_PROGRESS (or later) and does not execute again."""
             client = self.cfn()
-            status = cfn.change_set_status(client, arn)
+            status = cfn.change_set_status(client, arn, stack["StackId"])
             if status["ExecutionStatus"] != "AVAILABLE":
                 return {**status, "Others": []}
             summaries = cfn.list_change_sets(client, stack["StackId"])
@@ -294,7 +294,7 @@ class Heal:
 
         def progress() -> ExecutionProgress:
             client = self.cfn()
-            status = cfn.change_set_status(client, change_set.id)
+            status = cfn.change_set_status(client, change_set.id, stack["StackId"])
             now = cfn.describe_stack(client, stack["StackId"])
             return {
                 **status,

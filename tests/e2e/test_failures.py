@@ -361,6 +361,26 @@ def test_the_sdks_own_errors_reach_the_sdk_untouched(
 
 
 @pytest.mark.fault(
+    "The durable SDK fails inside a poll",
+    "not taken for a transient error: the execution ends as the SDK ends it, no email",
+)
+def test_the_sdks_own_errors_while_polling_are_not_taken_for_transient_ones(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.stack()
+    harness.drift()
+
+    def broken(*_: object) -> None:
+        raise ExecutionError("checkpoint service unavailable")
+
+    monkeypatch.setattr(cloudformation, "drift_detection_status", broken)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("ExecutionError")
+    assert run.attempts("detect drift: wait") <= 1  # not polled again and again
+    assert run.notifications == []
+
+
+@pytest.mark.fault(
     "The durable SDK fails while the message is published",
     "the error reaches the SDK untouched",
 )
@@ -496,6 +516,23 @@ def test_a_stack_deleted_mid_run_ends_at_once(harness: Harness) -> None:
     "A reviewer deletes the change set while the heal waits",
     "fails `ChangeSetGone` at once; nothing executed",
 )
+@pytest.mark.fault(
+    "The stack is deleted while its change set is made",
+    "fails `StackNotFound` (its change set went with it), notified",
+)
+def test_a_stack_deleted_while_its_change_set_is_made_is_reported_as_deleted(
+    harness: Harness,
+) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.before_call(
+        "DescribeChangeSet", lambda: harness.sandbox.delete_stack("app")
+    )
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("StackNotFound")
+    assert "deleted while it was being healed" in run.failure_note()
+
+
 def test_a_change_set_deleted_by_a_reviewer_ends_at_once(harness: Harness) -> None:
     harness.stack()
     harness.drift()

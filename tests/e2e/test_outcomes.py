@@ -233,12 +233,14 @@ def test_a_colleague_s_change_set_is_never_destroyed(harness: Harness) -> None:
     "A new value is `{{changeSet:KNOWN_AFTER_APPLY}}`",
     "HIGH risk; not executed",
 )
-def test_a_value_known_only_after_applying_is_high(harness: Harness) -> None:
-    """Seen only with IncludePropertyValues: without it, AWS shows no values at all."""
+@pytest.mark.parametrize("hide_values", [False, True])
+def test_a_value_known_only_after_applying_is_high(harness: Harness, hide_values: bool) -> None:
+    """Seen only with IncludePropertyValues (without it, AWS shows no values at all), and seen
+    whatever redaction hides: the placeholder is not a value."""
     harness.stack()
     harness.drift()
     harness.sandbox.faults.known_after_apply("app", "Param")
-    run = harness.run({"StackName": "app"})
+    run = harness.run({"StackName": "app"}, hide_values=hide_values)
     assert run.outcome == "CHANGE_SET_CREATED"
     assert any("known only after applying" in r for r in run.result["ChangeSet"]["RiskReasons"])
     assert harness.param_value() == "off"

@@ -27,11 +27,13 @@ class Unchecked:
     resources: tuple[str, ...]
 
     def describe(self, limit: int = 10) -> str:
+        """The summary (cut to 500 characters) and the first ``limit`` unchecked resources."""
+        summary = self.summary if len(self.summary) <= 500 else self.summary[:500] + "…"
         if not self.resources:
-            return self.summary
+            return summary
         shown = ", ".join(self.resources[:limit])
         more = len(self.resources) - limit
-        return f"{self.summary} (not checked: {shown}{f' and {more} more' if more > 0 else ''})"
+        return f"{summary} (not checked: {shown}{f' and {more} more' if more > 0 else ''})"
 
 
 def unchecked(reason: str) -> Unchecked:
