@@ -284,6 +284,8 @@ def test_a_lost_detect_stack_drift_response_is_recovered(harness: Harness, phase
     assert run.outcome == "HEALED"
     assert run.result["Verification"] == {"StackDriftStatus": "IN_SYNC"}
     assert harness.executions() == 1
+    # the lost answer, then "already in progress" while its own detection ran, then accepted
+    assert run.attempts(f"{phase}: start") >= 3
 
 
 def test_healer_never_heals_its_own_stack(harness: Harness) -> None:
