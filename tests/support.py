@@ -104,6 +104,17 @@ def create_change_set(
     )
 
 
+def colleague_change_set(cfn: Any, name: str = "release-42", stack: str = "app") -> str:
+    """A change set someone else made on the stack: a template change (moto's own kind)."""
+    return cfn.create_change_set(  # type: ignore[no-any-return]
+        StackName=stack,
+        ChangeSetName=name,
+        TemplateBody=TEMPLATE + f"Outputs:\n  Release: {{Value: '{name}'}}\n",
+        Parameters=PREVIOUS,
+        ChangeSetType="UPDATE",
+    )["Id"]
+
+
 def drift_param(sandbox: Sandbox, value: str = "off") -> None:
     """Change the stack's parameter out of band (the template says "on")."""
     sandbox.client("ssm").put_parameter(

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from drift_sandbox import ACCOUNT_ID, Timing
-from tests.support import TEMPLATE, Harness, create_change_set
+from tests.support import Harness, colleague_change_set, create_change_set
 
 
 def test_heals_low_risk_drift_and_verifies(harness: Harness) -> None:
@@ -212,14 +212,7 @@ def test_a_colleague_s_change_set_is_never_destroyed(harness: Harness) -> None:
     with someone else's on it, a LOW risk heal is proposed, naming it, not executed."""
     harness.stack()
     harness.drift()
-    cfn = harness.sandbox.client("cloudformation")
-    cfn.create_change_set(
-        StackName="app",
-        ChangeSetName="release-42",
-        TemplateBody=TEMPLATE + "Outputs:\n  Release: {Value: '42'}\n",
-        Parameters=[{"ParameterKey": "Env", "UsePreviousValue": True}],
-        ChangeSetType="UPDATE",
-    )
+    colleague_change_set(harness.sandbox.client("cloudformation"), "release-42")
     run = harness.run({"StackName": "app"})
     assert run.outcome == "CHANGE_SET_CREATED"
     assert run.result["ChangeSet"]["Risk"] == "LOW"

@@ -8,7 +8,14 @@ import pytest
 from botocore.exceptions import ClientError
 
 from drift_sandbox import Sandbox
-from tests.support import TEMPLATE, ManualClock, create_change_set, detect, drift_param, drifts
+from tests.support import (
+    ManualClock,
+    colleague_change_set,
+    create_change_set,
+    detect,
+    drift_param,
+    drifts,
+)
 
 
 def ready_change_set(sandbox: Sandbox, cfn: Any, clock: ManualClock, name: str = "heal-1") -> str:
@@ -220,13 +227,7 @@ def test_executing_deletes_moto_s_own_change_sets_too(
     sandbox: Sandbox, cfn: Any, clock: ManualClock, stack: Any
 ) -> None:
     arn = ready_change_set(sandbox, cfn, clock)
-    cfn.create_change_set(
-        StackName="app",
-        ChangeSetName="colleague",
-        TemplateBody=TEMPLATE + "Outputs:\n  X: {Value: y}\n",
-        Parameters=[{"ParameterKey": "Env", "UsePreviousValue": True}],
-        ChangeSetType="UPDATE",
-    )
+    colleague_change_set(cfn, "colleague")
     cfn.execute_change_set(ChangeSetName=arn)
     listed = [s["ChangeSetName"] for s in cfn.list_change_sets(StackName="app")["Summaries"]]
     assert listed == ["heal-1"]  # the one executing
