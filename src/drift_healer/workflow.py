@@ -98,6 +98,13 @@ class Heal:
         unchecked = self.unchecked(detection)
         if detection["StackDriftStatus"] == states.IN_SYNC and unchecked is None:
             return self.finish(Outcome.IN_SYNC, "no drift: the stack matches its template")
+        if detection["StackDriftStatus"] != states.DRIFTED and unchecked is None:
+            return self.finish(
+                Outcome.SKIPPED,
+                f"drift detection ended with the stack {detection['StackDriftStatus']}: "
+                "CloudFormation could not tell whether it drifted (e.g. none of its resource "
+                "types supports drift detection); nothing was changed",
+            )
         if detection["StackDriftStatus"] != states.DRIFTED:
             raise DetectionFailed(
                 f"drift detection failed: {_describe(unchecked)}; if it says 'Rate exceeded', "
@@ -328,9 +335,16 @@ class Heal:
         verification = Verification(stack_drift_status=detection["StackDriftStatus"] or "UNKNOWN")
         reverted = _count(self.found.drifted_total)
         if detection["StackDriftStatus"] != states.DRIFTED:
-            if unchecked is None:
+            if detection["StackDriftStatus"] == states.IN_SYNC and unchecked is None:
                 return self.finish(
                     Outcome.HEALED, f"{reverted} reverted; verified in sync", verification
+                )
+            if unchecked is None:
+                return self.finish(
+                    Outcome.HEALED,
+                    f"{reverted} reverted; verification inconclusive: the stack's drift status "
+                    f"is {verification.stack_drift_status}",
+                    verification,
                 )
             return self.finish(
                 Outcome.HEALED,

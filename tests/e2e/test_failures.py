@@ -3,6 +3,8 @@ must lose nothing (throttling, retries, a failed publish)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aws_durable_execution_sdk_python.exceptions import ExecutionError
 
@@ -35,6 +37,45 @@ def test_a_detection_that_checked_nothing_fails_typed_and_is_notified(harness: H
     note = run.failure_note()
     assert "Rate exceeded" in note and "Param" in note  # what could not be checked
     assert harness.change_sets() == []
+
+
+def test_a_complete_detection_that_could_not_tell_is_skipped_not_failed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DETECTION_COMPLETE with NOT_CHECKED (no resource type of the stack supports drift
+    detection): not a failed detection, and nothing to heal."""
+    harness.stack()
+    read = cloudformation.drift_detection_status
+
+    def not_checked(*args: Any) -> Any:
+        return {**read(*args), "StackDriftStatus": "NOT_CHECKED"}
+
+    monkeypatch.setattr(cloudformation, "drift_detection_status", not_checked)
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "SKIPPED"
+    assert "NOT_CHECKED" in run.result["Reason"]
+    assert harness.change_sets() == []
+
+
+def test_a_verification_that_could_not_tell_does_not_claim_in_sync(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.stack()
+    harness.drift()
+    read = cloudformation.drift_detection_status
+    executed: list[bool] = []
+    harness.sandbox.faults.before_call("ExecuteChangeSet", lambda: executed.append(True))
+
+    def not_checked_after_execution(*args: Any) -> Any:
+        status = read(*args)
+        return {**status, "StackDriftStatus": "NOT_CHECKED"} if executed else status
+
+    monkeypatch.setattr(cloudformation, "drift_detection_status", not_checked_after_execution)
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert "verified in sync" not in run.result["Reason"]
+    assert "inconclusive" in run.result["Reason"]
+    assert run.result["Verification"] == {"StackDriftStatus": "NOT_CHECKED"}
 
 
 @pytest.mark.fault(
