@@ -132,10 +132,13 @@ class Durable:
         except DurableOperationError as failed:
             _revive(failed, name)
 
-    def local_step(self, name: str, fn: Callable[[], T]) -> T:
-        """Run ``fn`` once, with the SDK's default retries: for work that calls no AWS API
-        (emitting metrics)."""
-        return self._context.step(lambda _: fn(), name=name)
+    def best_effort_step(self, name: str, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once, with the SDK's default retries, for work the heal does not depend on
+        (emitting metrics): if it still fails, that is logged and the heal goes on."""
+        try:
+            self._context.step(lambda _: fn(), name=name)
+        except DurableOperationError as failed:
+            self.logger.error(f"{name} failed; the heal goes on", extra={"error": failed.message})
 
     def poll_until(
         self,

@@ -402,7 +402,7 @@ class Heal:
 
     def record(self, result: HealResult) -> None:
         """Metrics, once per execution (a step body does not run again on replay)."""
-        self.durable.local_step(
+        self.durable.best_effort_step(
             "record metrics",
             lambda: telemetry.record(
                 result.outcome, len(result.drifted_resources), result.change_set is not None

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from drift_healer import telemetry
 from tests.support import Harness
 
 
@@ -55,3 +56,18 @@ def test_residual_drift_is_counted(harness: Harness, capfd: pytest.CaptureFixtur
     assert harness.run({"StackName": "app"}).outcome == "RESIDUAL_DRIFT"
     [record] = emf_records(capfd.readouterr().out)
     assert record["ResidualDrift"] == [1.0]
+
+
+def test_a_metrics_failure_never_fails_the_heal(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness.stack()
+    harness.drift()
+
+    def broken(*_: object) -> None:
+        raise OSError("stdout closed")
+
+    monkeypatch.setattr(telemetry, "record", broken)
+    run = harness.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert [n.attributes["outcome"] for n in run.notifications] == ["HEALED"]
