@@ -34,6 +34,7 @@ from .errors import (
     AwsRequestRefused,
     ChangeSetGone,
     HealError,
+    InvalidRequest,
     MissingCredentials,
     StackNotFound,
 )
@@ -202,7 +203,10 @@ def default_region() -> str:
     """The function's own region (AWS_REGION in Lambda), else the SDK's configured default."""
     region = boto3.Session().region_name or os.environ.get("AWS_REGION")
     if not region:
-        raise RuntimeError("no AWS region configured: set AWS_REGION or pass Region in the event")
+        raise InvalidRequest(
+            "no AWS region configured: pass Region in the event (drift-healer heal: --region), "
+            "or set AWS_REGION"
+        )
     return str(region)
 
 

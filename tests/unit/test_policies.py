@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from drift_healer import aws
+from drift_healer.errors import InvalidRequest
 from drift_healer.models import HealRequest, Risk
 from drift_healer.policy import naming, polling, preflight
 from drift_healer.policy.decisions import decide
@@ -91,3 +94,13 @@ def test_decide() -> None:
     assert not decide(request(CreateChangeSetOnly=True), Risk.LOW, []).execute
     high = decide(request(), Risk.HIGH, ["X: Replacement is True"])
     assert not high.execute and "X: Replacement is True" in high.reason
+
+
+def test_no_region_is_a_typed_error_that_names_the_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(InvalidRequest, match="pass Region in the event"):
+        aws.default_region()
