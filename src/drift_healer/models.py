@@ -76,6 +76,27 @@ class _Contract(BaseModel):
         return self.model_dump(mode="json", by_alias=True)
 
 
+class HealMode(StrEnum):
+    """How far a heal may go, least first: report drift, propose a change set, or execute a
+    LOW risk one. The deployment's ``HealMode``, a stack's ``drift-healer`` tag and the event
+    each name one; the heal goes no further than the lowest."""
+
+    DRY_RUN = "dry-run"
+    PROPOSE = "propose"
+    HEAL = "heal"
+
+    @property
+    def rank(self) -> int:
+        return _MODE_ORDER.index(self)
+
+    def allows(self, other: HealMode) -> bool:
+        """Whether ``other`` goes at least as far as this mode (so this one fits under it)."""
+        return self.rank <= other.rank
+
+
+_MODE_ORDER = (HealMode.DRY_RUN, HealMode.PROPOSE, HealMode.HEAL)
+
+
 class HealRequest(_Contract):
     """The event of ``lambda_handler``: which stack to heal, and how far to go.
 
@@ -212,6 +233,27 @@ class HealRequest(_Contract):
     def event(self) -> dict[str, Any]:
         """This request as an event (only the fields that differ from their defaults)."""
         return self.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+
+    @property
+    def heal_mode(self) -> HealMode:
+        """How far this request lets the heal go (approval executes, so it counts as heal)."""
+        if self.dry_run:
+            return HealMode.DRY_RUN
+        if self.create_change_set_only:
+            return HealMode.PROPOSE
+        return HealMode.HEAL
+
+    def limited_to(self, mode: HealMode) -> HealRequest:
+        """This request, asking for no more than ``mode`` (a ceiling lowers it, never raises)."""
+        if self.heal_mode.allows(mode):
+            return self
+        return self.model_copy(
+            update={
+                "dry_run": mode is HealMode.DRY_RUN,
+                "create_change_set_only": mode is HealMode.PROPOSE,
+                "require_approval": False,
+            }
+        )
 
     @property
     def mode(self) -> str:
@@ -406,3 +448,38 @@ class HealResult(_Contract):
     drifted_resource_count: int = 0
     change_set: ChangeSetInfo | None = None
     verification: Verification | None = None
+
+
+class ReconcileRequest(_Contract):
+    """The reconciler's event: ``{}`` (its schedule, or on demand), or ``{"DryRun": true}`` to
+    see the plan without writing."""
+
+    dry_run: bool = False
+
+    model_config = ConfigDict(strict=True)
+
+
+class FleetProblem(_Contract):
+    """A stack whose tags do not enrol it, or a place or write that failed."""
+
+    where: str
+    reason: str
+
+
+class ReconcileResult(_Contract):
+    """What one reconciler run found and wrote. ``Complete`` is false when a region could not be
+    read, a write failed or time ran out; the next run converges from wherever this one left."""
+
+    dry_run: bool = False
+    complete: bool = True
+    places: int = 0
+    enrolled: int = 0
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    #: At most FLEET_PROBLEMS_SHOWN of each; the counts say how many in all.
+    invalid: list[FleetProblem] = []
+    invalid_count: int = 0
+    errors: list[FleetProblem] = []
+    error_count: int = 0

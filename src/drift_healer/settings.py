@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,9 +18,12 @@ class Settings(BaseSettings):
 
     #: Where notifications go. Empty: notifications are logged, not published.
     sns_topic_arn: str = ""
-    #: Only stacks carrying this tag (any value, or OPT_IN_TAG_VALUE if set) are healed.
+    #: How far any heal may go (the deployment's HealMode): an event or a stack's tag can ask
+    #: for less, never more. The template sets it; unset (the CLI, tests) nothing is capped.
+    heal_mode: Literal["dry-run", "propose", "heal"] = "heal"
+    #: Only stacks carrying this tag with an enrolment value (enabled, propose, heal, dry-run)
+    #: are healed. Empty: any stack may be; a drift-healer tag is still obeyed as a ceiling.
     opt_in_tag_key: str = ""
-    opt_in_tag_value: str = ""
     #: The healer's own stack: never healed by itself.
     healer_stack_name: str = ""
     #: Send a notification when a stack is in sync (noisy for nightly runs).
@@ -48,3 +53,95 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings, read once per container."""
     return Settings()
+
+
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[1-9][0-9]?")
+_ALIAS_ARN = re.compile(
+    r"arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]+):(?P<account>[0-9]{12}):function:.+"
+)
+
+
+class FleetSettings(BaseSettings):
+    """Configuration of the reconciler, which keeps one schedule per enrolled stack. The
+    template sets every variable; each error names the variable and the fix."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    #: The deployment's HealMode: what a stack tagged ``enabled`` runs in.
+    heal_mode: Literal["dry-run", "propose", "heal"] = "propose"
+    #: Regions to discover stacks in, comma-separated; empty: the function's own.
+    fleet_regions: str = ""
+    #: Member accounts, comma-separated 12-digit ids (the healer's own is always included).
+    fleet_accounts: str = ""
+    #: The role (under /drift-healer/) the healer assumes in member accounts.
+    member_role_name: str = ""
+    schedule_group: str = Field(min_length=1)
+    scheduler_role_arn: str = Field(min_length=1)
+    #: The healer's alias ARN: what each schedule invokes (durable functions need a qualifier).
+    healer_target_arn: str = Field(min_length=1)
+    schedule_dead_letter_arn: str = Field(min_length=1)
+    schedule_expression: str = "cron(0 2 * * ? *)"
+    schedule_timezone: str = "UTC"
+    spread_minutes: int = Field(default=180, ge=0, le=1440)
+    flexible_window_minutes: int = Field(default=15, ge=0, le=1440)
+    #: Attempts per AWS call (standard retry mode: throttling backs off inside the call).
+    aws_max_attempts: int = Field(default=5, ge=1)
+    #: Stop writing this long before the invocation's time runs out; the next run goes on.
+    reserve_seconds: int = Field(default=30, ge=0)
+
+    @field_validator("fleet_regions", "fleet_accounts")
+    @classmethod
+    def _check_list(cls, value: str, info: ValidationInfo) -> str:
+        shape = _REGION if info.field_name == "fleet_regions" else _ACCOUNT
+        bad = [item for item in _items(value) if not shape.fullmatch(item)]
+        if bad:
+            what = "region names like eu-west-1" if shape is _REGION else "12-digit account ids"
+            raise ValueError(f"{', '.join(map(repr, bad[:5]))}: not {what}")
+        return value
+
+    @field_validator("healer_target_arn")
+    @classmethod
+    def _check_target(cls, value: str) -> str:
+        if not _ALIAS_ARN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a Lambda function ARN with its alias")
+        return value
+
+    @model_validator(mode="after")
+    def _check_members(self) -> FleetSettings:
+        if self.fleet_accounts and not self.member_role_name:
+            raise ValueError("FLEET_ACCOUNTS needs MEMBER_ROLE_NAME (the role to assume there)")
+        return self
+
+    @property
+    def partition(self) -> str:
+        return _ALIAS_ARN.fullmatch(self.healer_target_arn)["partition"]  # type: ignore[index]
+
+    @property
+    def account(self) -> str:
+        """The healer's own account (its function's)."""
+        return _ALIAS_ARN.fullmatch(self.healer_target_arn)["account"]  # type: ignore[index]
+
+    @property
+    def region(self) -> str:
+        """The healer's own region (its function's, where the schedule group is)."""
+        return _ALIAS_ARN.fullmatch(self.healer_target_arn)["region"]  # type: ignore[index]
+
+    @property
+    def regions(self) -> list[str]:
+        return _items(self.fleet_regions) or [self.region]
+
+    @property
+    def accounts(self) -> list[str]:
+        """The healer's own account first, then the members."""
+        return [self.account, *(a for a in _items(self.fleet_accounts) if a != self.account)]
+
+    def member_role(self, account: str) -> str | None:
+        """The role to assume for an account's stacks; None for the healer's own."""
+        if account == self.account:
+            return None
+        return f"arn:{self.partition}:iam::{account}:role/drift-healer/{self.member_role_name}"
+
+
+def _items(value: str) -> list[str]:
+    return list(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))

@@ -73,6 +73,8 @@ class Heal:
         self.execution = context.state.durable_execution_arn
         self.region = request.stack_region or aws.default_region()
         self.found = Findings()
+        #: Why the request was capped below what the event asked (see policy.preflight.ceiling).
+        self.lowered: str | None = None
 
     # --------------------------------------------------------------------------- the flow
     def run(self) -> HealResult:
@@ -93,6 +95,7 @@ class Heal:
         skip = preflight.skip_reason(stack, self.settings) or self.other_heal(stack)
         if skip:
             return self.finish(Outcome.SKIPPED, skip)
+        self.request, self.lowered = preflight.ceiling(self.request, stack, self.settings)
 
         detection = self.detect(stack, "detect drift")
         unchecked = self.unchecked(detection)
@@ -116,7 +119,10 @@ class Heal:
         if self.request.dry_run:
             return self.finish(
                 Outcome.DRIFT_REPORTED,
-                f"{_count(self.found.drifted_total)} drifted (dry run)" + _partly(unchecked),
+                f"{_count(self.found.drifted_total)} drifted (dry run"
+                + (f"; {self.lowered}" if self.lowered else "")
+                + ")"
+                + _partly(unchecked),
             )
 
         change_set = self.found.change_set = self.create_change_set(stack)
@@ -138,6 +144,7 @@ class Heal:
             level,
             assessment["RiskReasons"],
             unchecked=None if unchecked is None else unchecked.describe(),
+            lowered=self.lowered,
         )
         if not decision.execute:
             return self.finish(Outcome.CHANGE_SET_CREATED, decision.reason)

@@ -284,3 +284,37 @@ def test_replays_never_repeat_a_change(harness: Harness) -> None:
     assert calls[("cloudformation", "DetectStackDrift")] == 2  # detect, verify
     assert calls[("sns", "Publish")] == 1
     assert calls[("cloudformation", "DescribeStackDriftDetectionStatus")] >= 2
+
+
+def test_the_deployments_heal_mode_is_a_ceiling_the_event_cannot_raise(harness: Harness) -> None:
+    """HealMode=propose: an event that asks to heal a LOW risk drift gets a proposal, and the
+    result says why; nothing is executed."""
+    harness.stack()
+    harness.drift()
+    run = harness.run({"StackName": "app"}, heal_mode="propose")
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert (
+        "lowered from heal to propose: the deployment's HealMode is propose"
+        in (run.result["Reason"])
+    )
+    assert harness.executions() == 0 and harness.param_value() == "off"
+
+
+def test_a_stacks_mode_tag_caps_an_on_demand_heal(harness: Harness) -> None:
+    """The stack's owner tagged it dry-run: a heal invoked by hand only reports."""
+    harness.stack(Tags=[{"Key": "drift-healer", "Value": "dry-run"}])
+    harness.drift()
+    run = harness.run({"StackName": "app"}, opt_in_tag_key="drift-healer")
+    assert run.outcome == "DRIFT_REPORTED"
+    assert (
+        "lowered from heal to dry-run: the stack is tagged drift-healer=dry-run"
+        in (run.result["Reason"])
+    )
+    assert harness.change_sets() == []
+
+
+def test_an_event_may_ask_for_less_than_the_ceiling(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    run = harness.run({"StackName": "app", "DryRun": True}, heal_mode="propose")
+    assert run.outcome == "DRIFT_REPORTED" and "lowered" not in run.result["Reason"]

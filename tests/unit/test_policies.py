@@ -50,10 +50,53 @@ def test_own_stack_and_opt_in_tag() -> None:
     assert "own stack" in str(
         preflight.skip_reason(stack(name="healer"), Settings(healer_stack_name="healer"))
     )
-    tagged = Settings(opt_in_tag_key="heal", opt_in_tag_value="yes")
-    assert preflight.skip_reason(stack(heal="yes"), tagged) is None
-    assert "heal=yes" in str(preflight.skip_reason(stack(heal="no"), tagged))
-    assert "opt-in" in str(preflight.skip_reason(stack(), Settings(opt_in_tag_key="heal")))
+    required = Settings(opt_in_tag_key="drift-healer")
+    for value in ("enabled", "propose", "heal", "dry-run"):
+        assert preflight.skip_reason(stack(**{"drift-healer": value}), required) is None
+    assert "does not carry the tag drift-healer" in str(preflight.skip_reason(stack(), required))
+    typo = preflight.skip_reason(stack(**{"drift-healer": "yes"}), required)
+    assert "drift-healer='yes' is not a value" in str(typo)
+    paused = preflight.skip_reason(stack(**{"drift-healer": "paused"}), required)
+    assert "paused" in str(paused) and "resume" in str(paused)
+
+
+def test_a_drift_healer_tag_is_obeyed_even_when_the_tag_is_not_required() -> None:
+    """RequireOptInTag=false lets untagged stacks be healed; a stack whose owner tagged it
+    paused, or with a typo, is still not healed at full power."""
+    assert preflight.skip_reason(stack(), Settings()) is None
+    assert "paused" in str(preflight.skip_reason(stack(**{"drift-healer": "paused"}), Settings()))
+    assert "not a value" in str(preflight.skip_reason(stack(**{"drift-healer": "on"}), Settings()))
+
+
+HEAL = HealRequest(stack_name="app")
+
+
+@pytest.mark.parametrize(
+    ("event", "deployment", "tag", "expected", "because"),
+    [
+        ({}, "heal", None, "heal", None),
+        ({}, "propose", None, "propose", "the deployment's HealMode is propose"),
+        ({}, "heal", "propose", "propose", "the stack is tagged drift-healer=propose"),
+        ({}, "propose", "dry-run", "dry-run", "the stack is tagged drift-healer=dry-run"),
+        ({}, "dry-run", "heal", "dry-run", "the deployment's HealMode is dry-run"),
+        ({"dry_run": True}, "heal", "propose", "dry-run", None),
+        ({"create_change_set_only": True}, "propose", "enabled", "propose", None),
+        ({"create_change_set_only": True}, "dry-run", None, "dry-run", "HealMode is dry-run"),
+    ],
+)
+def test_the_mode_ceiling_lowers_a_request_never_raises_it(
+    event: dict[str, Any], deployment: str, tag: str | None, expected: str, because: str | None
+) -> None:
+    request = HealRequest(stack_name="app", **event)
+    tags = {} if tag is None else {"drift-healer": tag}
+    settings = Settings(heal_mode=deployment)  # type: ignore[arg-type]
+    capped, note = preflight.ceiling(request, stack(**tags), settings)
+    assert capped.heal_mode.value == expected
+    if because is None:
+        assert note is None and capped == request
+    else:
+        assert note is not None and because in note
+        assert note.startswith(f"lowered from {request.heal_mode.value} to {expected}")
 
 
 def test_change_set_names_are_valid_deterministic_and_per_execution() -> None:

@@ -20,11 +20,17 @@ class Decision:
 
 
 def decide(
-    request: HealRequest, level: Risk, reasons: list[str], unchecked: str | None = None
+    request: HealRequest,
+    level: Risk,
+    reasons: list[str],
+    unchecked: str | None = None,
+    lowered: str | None = None,
 ) -> Decision:
     """Execute only a LOW risk change set, only after a complete drift detection, and only
-    when not asked to stop before."""
+    when not asked (or capped: ``lowered`` says by what) to stop before."""
     if request.create_change_set_only:
+        if lowered is not None:
+            return Decision(False, f"change set created for review: {lowered}")
         return Decision(False, "change set created for review, as requested (CreateChangeSetOnly)")
     if unchecked is not None:
         return Decision(

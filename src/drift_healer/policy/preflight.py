@@ -1,9 +1,11 @@
-"""May this stack be healed now? Pure: decided from what DescribeStacks said."""
+"""May this stack be healed now, and how far? Pure: decided from what DescribeStacks said."""
 
 from __future__ import annotations
 
+from ..models import HealMode, HealRequest
 from ..records import StackInfo
 from ..settings import Settings
+from . import enrolment
 from .states import HEALABLE_STATES, is_busy
 
 
@@ -11,13 +13,17 @@ def skip_reason(stack: StackInfo, settings: Settings) -> str | None:
     """Why the heal must be skipped, or None when it may go ahead."""
     if settings.healer_stack_name and stack["StackName"] == settings.healer_stack_name:
         return "this is the healer's own stack; the healer never heals itself"
-    if settings.opt_in_tag_key:
-        value = stack["Tags"].get(settings.opt_in_tag_key)
-        if value is None or (settings.opt_in_tag_value and value != settings.opt_in_tag_value):
-            wanted = settings.opt_in_tag_key + (
-                f"={settings.opt_in_tag_value}" if settings.opt_in_tag_value else ""
+    key = settings.opt_in_tag_key or enrolment.TAG_KEY
+    if settings.opt_in_tag_key or key in stack["Tags"]:
+        try:
+            enrolled = enrolment.enrolment(stack["Tags"], key)
+        except enrolment.NotEnrolled as error:
+            return str(error)
+        if enrolled.paused:
+            return (
+                f"the stack is paused ({key}={enrolment.PAUSED}); set the tag to "
+                f"{enrolment.ENABLED} (or a mode) to resume"
             )
-            return f"the stack does not carry the opt-in tag {wanted}; tag it to let it be healed"
     status = stack["StackStatus"]
     if status in HEALABLE_STATES:
         return None
@@ -29,3 +35,21 @@ def skip_reason(stack: StackInfo, settings: Settings) -> str | None:
             f"{', '.join(sorted(HEALABLE_STATES))}); update the stack once, then heal it"
         )
     return f"the stack is in {status}, from which it cannot be updated; fix it by hand first"
+
+
+def ceiling(
+    request: HealRequest, stack: StackInfo, settings: Settings
+) -> tuple[HealRequest, str | None]:
+    """The request capped by the deployment's HealMode and the stack's own tag, and, when that
+    lowered it, the sentence the result's Reason carries. Call after ``skip_reason`` passed."""
+    key = settings.opt_in_tag_key or enrolment.TAG_KEY
+    limits = [(HealMode(settings.heal_mode), f"the deployment's HealMode is {settings.heal_mode}")]
+    if key in stack["Tags"]:
+        tagged = enrolment.enrolment(stack["Tags"], key).mode
+        if tagged is not None:
+            limits.append((tagged, f"the stack is tagged {key}={tagged.value}"))
+    asked = request.heal_mode
+    mode, why = min(limits, key=lambda limit: limit[0].rank)
+    if asked.allows(mode):
+        return request, None
+    return request.limited_to(mode), f"lowered from {asked.value} to {mode.value}: {why}"
