@@ -42,6 +42,8 @@ from .redact import redact_text
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sts import STSClient
     from mypy_boto3_sts.type_defs import CredentialsTypeDef
@@ -92,7 +94,9 @@ _lock = threading.Lock()
 _base_session: boto3.Session | None = None
 _SESSION_NAME_CHARS = re.compile(r"[^\w+=,.@-]")
 #: KMSThrottling: SNS publishing to a KMS-encrypted topic (the healer's is) when KMS throttles.
-_THROTTLING = frozenset({"Throttling", "ThrottlingException", "KMSThrottling"})
+_THROTTLING = frozenset(
+    {"Throttling", "ThrottlingException", "ThrottledException", "KMSThrottling"}
+)
 _TRANSIENT = frozenset({"InternalFailure", "InternalError", "ServiceUnavailable", "RequestTimeout"})
 _ACCESS_DENIED = frozenset(
     {"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"}
@@ -110,7 +114,15 @@ _NO_CREDENTIALS = (
     UnauthorizedSSOTokenError,
 )
 #: The few calls that are not CloudFormation's, for naming the IAM action of an error.
-_SERVICE_OF = {"AssumeRole": "sts", "Publish": "sns"}
+_SERVICE_OF = {
+    "AssumeRole": "sts",
+    "Publish": "sns",
+    "GetResources": "tag",
+    "ListSchedules": "scheduler",
+    "CreateSchedule": "scheduler",
+    "UpdateSchedule": "scheduler",
+    "DeleteSchedule": "scheduler",
+}
 
 
 def session_name(execution: str) -> str:
@@ -132,6 +144,21 @@ def cloudformation(
 def sns(max_attempts: int) -> SNSClient:
     """The healer's own SNS client (the function's account and region)."""
     return cast("SNSClient", _client("sns", None, None, "", max_attempts))
+
+
+def tagging(
+    region: str, role_arn: str | None, session: str, max_attempts: int
+) -> ResourceGroupsTaggingAPIClient:
+    """The Resource Groups Tagging API of an account and region the fleet spans."""
+    return cast(
+        "ResourceGroupsTaggingAPIClient",
+        _client("resourcegroupstaggingapi", region, role_arn, session, max_attempts),
+    )
+
+
+def scheduler(max_attempts: int) -> EventBridgeSchedulerClient:
+    """The healer's own EventBridge Scheduler (its schedule group is in its account and region)."""
+    return cast("EventBridgeSchedulerClient", _client("scheduler", None, None, "", max_attempts))
 
 
 def _client(

@@ -68,3 +68,7 @@ def error_class(qualified_name: str) -> type[HealError] | None:
             return cls
         pending.extend(cls.__subclasses__())
     return None
+
+
+class InvalidConfiguration(HealError, ValueError):
+    """The function's environment is not what the template sets; the message names the variable."""

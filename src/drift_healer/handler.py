@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
+from . import reconciler
 from .settings import Settings, get_settings
 from .telemetry import tracer
 from .workflow import run
@@ -24,3 +25,13 @@ def build_handler(settings: Settings | None = None) -> Any:
 
 
 lambda_handler = build_handler()
+
+
+def reconcile_handler(event: Any, context: Any) -> dict[str, Any]:
+    """The reconciler's entry point: ``drift_healer.handler.reconcile_handler`` (not durable)."""
+    remaining = (
+        (lambda: context.get_remaining_time_in_millis() / 1000)
+        if hasattr(context, "get_remaining_time_in_millis")
+        else None
+    )
+    return reconciler.run(event, remaining).dump()

@@ -136,3 +136,35 @@ class ExecutionProgress(ChangeSetStatus):
 
     StackStatus: str
     StackStatusReason: str
+
+
+class ScheduleSummary(TypedDict):
+    """A schedule as ListSchedules shows it."""
+
+    Name: str
+    State: str
+
+
+class ScheduleWindow(TypedDict, total=False):
+    Mode: str
+    MaximumWindowInMinutes: int
+
+
+class ScheduleTarget(TypedDict):
+    Arn: str
+    RoleArn: str
+    Input: str
+    RetryPolicy: dict[str, int]
+    DeadLetterConfig: dict[str, str]
+
+
+class ScheduleDefinition(TypedDict):
+    """Everything CreateSchedule and UpdateSchedule take for one schedule (bar its group)."""
+
+    Name: str
+    Description: str
+    ScheduleExpression: str
+    ScheduleExpressionTimezone: str
+    State: str
+    FlexibleTimeWindow: ScheduleWindow
+    Target: ScheduleTarget
