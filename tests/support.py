@@ -283,3 +283,36 @@ def _substitute(node: Any, identifier: str, item: str) -> Any:
 
 def resources_of(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == rtype}
+
+
+# ------------------------------------------------------------------------------ the fleet
+HEALER_ARN = "arn:aws:lambda:us-east-1:123456789012:function:drift-healer:live"
+SCHEDULER_ROLE = "arn:aws:iam::123456789012:role/drift-healer-scheduler"
+
+
+def schedule_request(name: str, **overrides: Any) -> dict[str, Any]:
+    """CreateSchedule/UpdateSchedule arguments for a nightly heal of one stack."""
+    request: dict[str, Any] = {
+        "Name": name,
+        "ScheduleExpression": "cron(0 2 * * ? *)",
+        "ScheduleExpressionTimezone": "UTC",
+        "FlexibleTimeWindow": {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 15},
+        "Target": {
+            "Arn": HEALER_ARN,
+            "RoleArn": SCHEDULER_ROLE,
+            "Input": '{"StackName": "' + name + '"}',
+        },
+    }
+    return {**request, **overrides}
+
+
+def tagged_stacks(tagging: Any, **filters: Any) -> dict[str, dict[str, str]]:
+    """Every CloudFormation stack GetResources lists (all pages): tags by stack ARN."""
+    pages = tagging.get_paginator("get_resources").paginate(
+        ResourceTypeFilters=["cloudformation:stack"], **filters
+    )
+    return {
+        r["ResourceARN"]: {t["Key"]: t["Value"] for t in r["Tags"]}
+        for page in pages
+        for r in page["ResourceTagMappingList"]
+    }

@@ -6,6 +6,10 @@
     with Sandbox(clock=runner_clock) as sandbox:
         cfn = sandbox.client("cloudformation")
         sandbox.faults.throttle("DescribeStackDriftDetectionStatus", times=3)
+
+Several accounts: every account id has backends of its own. ``sandbox.client(..., account=)``
+acts in one directly; STS AssumeRole on a role of another account hands out credentials that
+land there, as in AWS. A fleet of stacks is made at once by :meth:`Sandbox.create_stacks`.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -22,10 +26,11 @@ from typing import Any, Self
 import boto3
 from botocore.config import Config
 from moto import mock_aws
+from moto.cloudformation.exceptions import ValidationError
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from . import api
+from . import api, bulk, schedules, stacks
 from .engine import DriftEngine
 from .faults import Faults
 from .timing import Clock, Timing, wall_clock
@@ -99,6 +104,9 @@ class Sandbox:
         self.faults = Faults()
         #: How often each (service, action) was called, faulted calls included.
         self.calls: Counter[tuple[str, str]] = Counter()
+        #: The same per (account, service, action), the account being the one the caller's
+        #: credentials map to: what a test of a fleet over several accounts counts.
+        self.calls_by_account: Counter[tuple[str, str, str]] = Counter()
         #: (role ARN, session name) of every AssumeRole that ran, in order (see assumed_roles).
         self.sessions: list[tuple[str, str]] = []
         self.engine = DriftEngine(clock, timing or Timing(), self.faults)
@@ -163,10 +171,18 @@ class Sandbox:
                 else:
                     os.environ[key] = value
 
-    def client(self, service: str, region: str | None = None, retries: int = 1) -> Any:
+    def client(
+        self,
+        service: str,
+        region: str | None = None,
+        retries: int = 1,
+        account: str = ACCOUNT_ID,
+    ) -> Any:
         """A plain boto3 client on the sandbox. ``retries=1`` (no retry) shows faults as they
-        are; raise it to see what boto3's own retries hide."""
-        return boto3.client(
+        are; raise it to see what boto3's own retries hide. ``account``: the account it acts in
+        (moto's ``x-moto-account-id`` request header, in-process and server alike:
+        https://docs.getmoto.org/en/latest/docs/multi_account.html)."""
+        client = boto3.client(
             service,
             region_name=region or self.region,
             endpoint_url=self.endpoint_url,
@@ -175,6 +191,13 @@ class Sandbox:
             aws_session_token="testing",
             config=Config(retries={"mode": "standard", "total_max_attempts": retries}),
         )
+        if account != ACCOUNT_ID:
+
+            def act_in_account(request: Any, **_: Any) -> None:
+                request.headers["x-moto-account-id"] = account
+
+            client.meta.events.register("before-sign.*.*", act_in_account)
+        return client
 
     # ------------------------------------------------------------------------- helpers
     def inbox(self, topic_arn: str) -> Inbox:
@@ -186,15 +209,73 @@ class Sandbox:
         fault answered instead did not run; one whose response was lost did."""
         return list(self.sessions)
 
-    def make_busy(self, stack_name: str, seconds: float, region: str | None = None) -> None:
+    def make_busy(
+        self,
+        stack_name: str,
+        seconds: float,
+        region: str | None = None,
+        account: str = ACCOUNT_ID,
+    ) -> None:
         """Put the stack in UPDATE_IN_PROGRESS for ``seconds`` of modeled time."""
-        stack = self.engine.stack(ACCOUNT_ID, region or self.region, stack_name)
+        stack = self.engine.stack(account, region or self.region, stack_name)
         self.engine.make_busy(stack, seconds)
 
-    def delete_stack(self, stack_name: str, region: str | None = None) -> None:
-        """Delete a stack at once, as if someone else did (moto deletes synchronously); its
-        change sets go with it."""
+    def delete_stack(
+        self, stack_name: str, region: str | None = None, account: str = ACCOUNT_ID
+    ) -> None:
+        """Delete a stack (by name or ARN) at once, as if someone else did (moto deletes
+        synchronously); its change sets go with it."""
         region = region or self.region
-        stack = self.engine.stack(ACCOUNT_ID, region, stack_name)
-        self.engine.backend(ACCOUNT_ID, region).delete_stack(stack_name)
-        self.engine.on_stack_deleted(ACCOUNT_ID, region, stack.stack_id)
+        stack = self.engine.stack(account, region, stack_name)
+        self.engine.backend(account, region).delete_stack(stack.stack_id)
+        self.engine.on_stack_deleted(account, region, stack.stack_id)
+
+    # ------------------------------------------------------------------------- the fleet
+    def create_stacks(
+        self,
+        names: Iterable[str],
+        tags: Mapping[str, str],
+        account: str = ACCOUNT_ID,
+        region: str | None = None,
+    ) -> list[str]:
+        """Real stacks, one per name, each tagged ``tags``, from a template of one no-op resource
+        (``bulk.TRIVIAL_TEMPLATE``): CREATE_COMPLETE, describable, taggable, deletable, found by
+        the tagging API, exactly as CreateStack leaves them; made in the backend directly, about
+        0.1 ms a stack instead of 2 to 4 ms through the API (and not counted in ``calls``).
+        Returns their ARNs (StackIds), in order."""
+        made = bulk.create_stacks(names, tags, account, region or self.region)
+        for stack in made:
+            self.engine.on_stack_created(stack)
+        return [stack.stack_id for stack in made]
+
+    def tag_stack(
+        self,
+        stack: str,
+        tags: Mapping[str, str],
+        account: str = ACCOUNT_ID,
+        region: str | None = None,
+    ) -> None:
+        """Give the stack (name or ARN) exactly these tags, as someone's UpdateStack with
+        UsePreviousTemplate, previous parameter values and ``Tags`` does (an empty mapping removes
+        them all): the sandbox's shortcut, not counted in ``calls``. Change sets made before
+        become OBSOLETE, as after any update. A deleted stack, or one busy updating, is refused
+        as UpdateStack refuses it (ValidationError)."""
+        found = stacks.operable(account, region or self.region, stack)
+        if found.status.endswith("_IN_PROGRESS"):
+            raise ValidationError(
+                message=f"Stack:{found.stack_id} is in {found.status} state and can not be updated."
+            )
+        bulk.retag(found, tags)
+        self.engine.on_stack_updated(found)
+
+    def scheduled_event(
+        self, group: str, name: str, account: str = ACCOUNT_ID, region: str | None = None
+    ) -> dict[str, Any]:
+        """The event the EventBridge Scheduler schedule would invoke its target with if it fired
+        now (the engine's clock): its Target.Input, context attributes such as
+        ``<aws.scheduler.scheduled-time>`` replaced, parsed. Scheduler never fires in moto; this
+        is how a test or the demo fires it. LookupError if there is no such schedule,
+        ValueError if it is DISABLED (it would not fire). Not counted in ``calls``."""
+        return schedules.scheduled_input(
+            account, region or self.region, group, name, self.engine.clock()
+        )

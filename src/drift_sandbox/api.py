@@ -5,7 +5,9 @@ request, and serialises a returned ``ActionResult`` from the botocore output sha
 methods on ``CloudFormationResponse`` therefore works in-process (``mock_aws``) and in
 ``ThreadedMotoServer`` alike, and botocore parses every answer against the real service model.
 A gate in front of ``BaseResponse.call_action`` sees every request of any service: it counts
-calls, notes the STS sessions assumed, and injects API faults.
+calls (per account too), notes the STS sessions assumed, and injects API faults. The fleet's
+APIs (the tagging API's GetResources, EventBridge Scheduler) have handlers of their own, installed
+the same way: :mod:`.tagging`, :mod:`.schedules`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
+from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
+from moto.scheduler.responses import EventBridgeSchedulerResponse
 
+from . import schedules, tagging
 from .engine import DriftEngine
 from .faults import ApiFault, Faults
 from .records import ChangeSetNotFound
@@ -35,6 +40,8 @@ class Host(Protocol):
     faults: Faults
     #: How often each (service, action) was called, faulted calls included.
     calls: Counter[tuple[str, str]]
+    #: The same, per (account, service, action): the account the caller's credentials map to.
+    calls_by_account: Counter[tuple[str, str, str]]
     #: (role ARN, session name) of every AssumeRole that ran, in order.
     sessions: list[tuple[str, str]]
 
@@ -69,6 +76,7 @@ def _call_action(self: BaseResponse) -> Any:
         return _original(BaseResponse, "call_action")(self)
     action, service = self._get_action(), str(self.service_name)
     sandbox.calls[(service, action)] += 1
+    sandbox.calls_by_account[(str(self.current_account), service, action)] += 1
     fault = sandbox.faults.take_api_fault(service, action)
     if fault is not None:
         return _fault_response(self, fault)
@@ -163,12 +171,40 @@ def _create_stack(self: CloudFormationResponse) -> ActionResult:
 
 
 def _update_stack(self: CloudFormationResponse) -> ActionResult:
-    result: Any = _original(CloudFormationResponse, "update_stack")(self)
+    """moto's UpdateStack, with the tags as AWS has them: new Tags alone are an update (moto
+    refuses "No updates are to be performed." when the template and parameters are unchanged),
+    and an empty Tags list removes every tag (moto keeps them: it cannot tell empty from absent).
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_UpdateStack.html"""
+    tags = _requested_tags(self)
+    try:
+        result: Any = _original(CloudFormationResponse, "update_stack")(self)
+    except ValidationError as refused:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        if "No updates are to be performed" not in refused.message or tags in (None, stack.tags):
+            raise
+        self.cloudformation_backend.update_stack(
+            name=stack.stack_id,
+            template=str(stack.template),  # unchanged, or it would not have been refused
+            role_arn=self._get_param("RoleARN"),
+            parameters=self._get_param("Parameters", []),
+            tags=tags,
+        )
+        result = ActionResult({"StackId": stack.stack_id})
     engine = _sandbox().engine
-    engine.on_stack_updated(
-        engine.stack(self.current_account, self.region, result.result["StackId"])
-    )
+    stack = engine.stack(self.current_account, self.region, result.result["StackId"])
+    if tags == {}:
+        stack.tags = {}
+    engine.on_stack_updated(stack)
     return cast(ActionResult, result)
+
+
+def _requested_tags(self: CloudFormationResponse) -> dict[str, str] | None:
+    """The Tags of an UpdateStack: None when not given (tags stay), {} when given empty (boto3
+    sends ``Tags=``)."""
+    if self.querystring.get("Tags") == [""]:
+        return {}
+    given = self._get_param("Tags")
+    return None if not given else {t["Key"]: t["Value"] for t in given}
 
 
 def _delete_stack(self: CloudFormationResponse) -> ActionResult:
@@ -268,6 +304,11 @@ def _list_change_sets(self: CloudFormationResponse) -> ActionResult:
     return ActionResult(page)
 
 
+# --------------------------------------------------------------------------------- the fleet
+def _get_resources(self: ResourceGroupsTaggingAPIResponse) -> ActionResult:
+    return tagging.get_resources(self, _sandbox().engine.clock())
+
+
 _HANDLERS: dict[str, Callable[..., Any]] = {
     "detect_stack_drift": _detect_stack_drift,
     "describe_stack_drift_detection_status": _describe_stack_drift_detection_status,
@@ -291,9 +332,12 @@ def install(sandbox: Host) -> None:
     if _active is not None and _active is not sandbox:
         raise RuntimeError("another sandbox is already running in this process; stop it first")
     _active = sandbox
+    tagging.reset()
     targets: list[tuple[type, str, Callable[..., Any]]] = [
         (BaseResponse, "call_action", _call_action),
         *((CloudFormationResponse, name, fn) for name, fn in _HANDLERS.items()),
+        (ResourceGroupsTaggingAPIResponse, "get_resources", _get_resources),
+        *((EventBridgeSchedulerResponse, name, fn) for name, fn in schedules.HANDLERS.items()),
     ]
     for cls, name, fn in targets:
         if (cls, name) not in _originals:
@@ -310,4 +354,5 @@ def uninstall() -> None:
         else:
             setattr(cls, name, fn)
     _originals.clear()
+    tagging.reset()
     _active = None

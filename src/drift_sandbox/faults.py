@@ -13,6 +13,22 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
+#: How each service spells throttling and a transient server error, and with which HTTP status
+#: (each service's own error shapes in botocore's models; the Query-protocol services,
+#: CloudFormation, STS and SNS among them, answer ``Throttling`` and ``InternalFailure``). boto3's
+#: retry modes treat every one of these codes as throttling or transient. The JSON-protocol
+#: services listed here answer a missing permission ``AccessDeniedException``.
+_THROTTLING: dict[str, tuple[str, int]] = {
+    "scheduler": ("ThrottlingException", 429),
+    "resourcegroupstaggingapi": ("ThrottledException", 400),
+}
+#: The IAM action prefix where it is not the service's name.
+_IAM_PREFIX = {"resourcegroupstaggingapi": "tag"}
+_SERVER_ERROR: dict[str, tuple[str, int]] = {
+    "scheduler": ("InternalServerException", 500),
+    "resourcegroupstaggingapi": ("InternalServiceException", 500),
+}
+
 
 @dataclass
 class ApiFault:
@@ -57,22 +73,20 @@ class Faults:
     before: dict[tuple[str, str], list[Callable[[], None]]] = field(default_factory=dict)
 
     def throttle(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
-        """Answer ``action`` with Throttling ("Rate exceeded", HTTP 400) ``times`` times."""
-        self.api.append(ApiFault(service, action, "Throttling", "Rate exceeded", 400, times))
+        """Answer ``action`` with Throttling ("Rate exceeded", HTTP 400) ``times`` times; as the
+        service spells it (EventBridge Scheduler: ThrottlingException, HTTP 429; the Resource
+        Groups Tagging API: ThrottledException)."""
+        code, status = _THROTTLING.get(service, ("Throttling", 400))
+        self.api.append(ApiFault(service, action, code, "Rate exceeded", status, times))
         return self
 
     def server_error(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
-        """Answer ``action`` with a transient InternalFailure (HTTP 500) ``times`` times."""
-        self.api.append(
-            ApiFault(
-                service,
-                action,
-                "InternalFailure",
-                "We encountered an internal error. Please try again.",
-                500,
-                times,
-            )
-        )
+        """Answer ``action`` with a transient InternalFailure (HTTP 500) ``times`` times; as the
+        service spells it (Scheduler: InternalServerException; the tagging API:
+        InternalServiceException)."""
+        code, status = _SERVER_ERROR.get(service, ("InternalFailure", 500))
+        message = "We encountered an internal error. Please try again."
+        self.api.append(ApiFault(service, action, code, message, status, times))
         return self
 
     def refuse(
@@ -90,12 +104,14 @@ class Faults:
 
     def deny(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
         """Answer ``action`` with AccessDenied (HTTP 403), as IAM does without a permission."""
+        permission = f"{_IAM_PREFIX.get(service, service)}:{action}"
         message = (
             "User: arn:aws:sts::123456789012:assumed-role/drift-healer/healer is not authorized "
-            f"to perform: {service}:{action} because no identity-based policy allows the "
-            f"{service}:{action} action"
+            f"to perform: {permission} because no identity-based policy allows the "
+            f"{permission} action"
         )
-        return self.refuse(action, "AccessDenied", message, times, 403, service)
+        code = "AccessDeniedException" if service in _THROTTLING else "AccessDenied"
+        return self.refuse(action, code, message, times, 403, service)
 
     def disconnect(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
         """The network drops ``times`` calls of ``action``: the client raises
@@ -127,17 +143,9 @@ class Faults:
     def lose_response(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
         """Run ``action``, then answer InternalFailure (HTTP 500) as if the response were lost:
         the caller cannot tell whether it took effect."""
-        self.api.append(
-            ApiFault(
-                service,
-                action,
-                "InternalFailure",
-                "Response lost after the action ran.",
-                500,
-                times,
-                after=True,
-            )
-        )
+        code, status = _SERVER_ERROR.get(service, ("InternalFailure", 500))
+        message = "Response lost after the action ran."
+        self.api.append(ApiFault(service, action, code, message, status, times, after=True))
         return self
 
     def fail_detection(
