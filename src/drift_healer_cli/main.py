@@ -51,7 +51,8 @@ def demo() -> int:
     from drift_sandbox import Sandbox
     from drift_sandbox.demo import create_demo_stack, drift_demo_stack
 
-    logging.getLogger("drift-healer").setLevel(logging.WARNING)  # the timeline tells the story
+    for name in ("drift-healer", "drift-healer-reconciler"):  # the timeline tells the story
+        logging.getLogger(name).setLevel(logging.WARNING)
     holder: list[LocalRunner] = []
     later = [timedelta(0)]  # lets the independent check finish its own detection
     with (
@@ -60,7 +61,8 @@ def demo() -> int:
     ):
         topic = sandbox.client("sns").create_topic(Name="drift-healer")["TopicArn"]
         inbox = sandbox.inbox(topic)
-        runner = LocalRunner(Settings(sns_topic_arn=topic), skip_time=True)
+        healer = Settings(sns_topic_arn=topic, opt_in_tag_key="drift-healer", heal_mode="heal")
+        runner = LocalRunner(healer, skip_time=True)
         holder.append(runner)
         try:
             _say("1. A stack is deployed", "")
@@ -70,22 +72,62 @@ def demo() -> int:
             _say("2. Someone changes it by hand, outside CloudFormation", "")
             for change in drift_demo_stack(sandbox, resources):
                 print(f"   $ aws {change}")
-            nightly = HealRequest(stack_name="checkout").event()
-            _say("3. The nightly schedule starts the healer", json.dumps(nightly))
+            nightly = _enrol(sandbox, "checkout")
+            _say("4. The schedule fires: its event starts the healer", json.dumps(nightly))
             outcome = runner.run(nightly)
             _timeline(outcome.phases)
-            _say("4. The notification", "")
+            _say("5. The notification", "")
             for note in inbox.messages():
                 print(f"   Subject: {note.subject}")
                 print("   " + note.message.replace("\n", "\n   "))
             if not outcome.succeeded or outcome.result is None:
                 print(f"\nThe heal FAILED: {outcome.error}")
                 return 1
-            _say("5. The result", "")
+            _say("6. The result", "")
             print("   " + json.dumps(_short(outcome.result), indent=2).replace("\n", "\n   "))
             return _verify(sandbox, outcome.result, later)
         finally:
             runner.close()
+
+
+def _enrol(sandbox: Any, stack: str) -> dict[str, Any]:
+    """Tag the stack, run the reconciler, and return the event of the schedule it made."""
+    from drift_healer.reconciler import Reconciler
+    from drift_healer.settings import FleetSettings
+    from drift_sandbox import ACCOUNT_ID
+
+    _say("3. Its owner enrols it by tag; the reconciler schedules it", "")
+    print(
+        f"   $ aws cloudformation update-stack --stack-name {stack} --use-previous-template "
+        "--tags Key=drift-healer,Value=enabled"
+    )
+    sandbox.tag_stack(stack, {"drift-healer": "enabled"})
+    group = "drift-healer-schedules"
+    sandbox.client("scheduler").create_schedule_group(Name=group)
+    region, account = sandbox.region, ACCOUNT_ID
+    fleet = FleetSettings(
+        heal_mode="heal",  # the deployment's ceiling; a first deployment proposes only
+        schedule_group=group,
+        scheduler_role_arn=f"arn:aws:iam::{account}:role/drift-healer/scheduler",
+        healer_target_arn=f"arn:aws:lambda:{region}:{account}:function:drift-healer:live",
+        schedule_dead_letter_arn=f"arn:aws:sqs:{region}:{account}:schedule-dead-letters",
+    )
+    result = Reconciler(fleet).run()
+    print(
+        f"   reconciler: {result.enrolled} enrolled stack, {result.created} schedule created, "
+        f"{result.unchanged} unchanged"
+    )
+    scheduler = sandbox.client("scheduler")
+    for summary in scheduler.list_schedules(GroupName=group)["Schedules"]:
+        schedule = scheduler.get_schedule(GroupName=group, Name=summary["Name"])
+        window = schedule["FlexibleTimeWindow"].get("MaximumWindowInMinutes", 0)
+        print(f"   schedule {schedule['Name']}")
+        print(
+            f"     {schedule['ScheduleExpression']} {schedule['ScheduleExpressionTimezone']}, "
+            f"within {window} minutes (the start is spread by a hash of the stack ARN)"
+        )
+        return dict(sandbox.scheduled_event(group, summary["Name"]))
+    raise RuntimeError("the reconciler created no schedule")
 
 
 def _verify(sandbox: Any, result: dict[str, Any], later: list[timedelta]) -> int:
@@ -94,7 +136,7 @@ def _verify(sandbox: Any, result: dict[str, Any], later: list[timedelta]) -> int
     detection = cfn.detect_stack_drift(StackName="checkout")["StackDriftDetectionId"]
     later[0] += timedelta(hours=1)
     status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
-    _say("6. Independent check", "")
+    _say("7. Independent check", "")
     print(f"   outcome {result['Outcome']}, stack drift status now {status['StackDriftStatus']}")
     healed = result["Outcome"] == "HEALED" and status["StackDriftStatus"] == "IN_SYNC"
     print("   " + ("healed and verified." if healed else "NOT healed."))

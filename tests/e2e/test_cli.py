@@ -16,6 +16,10 @@ def test_demo_heals_and_verifies(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "Someone changes it by hand" in out
+    # enrolment: the tag, the reconciler's schedule, and that schedule's event starts the heal
+    assert "--tags Key=drift-healer,Value=enabled" in out
+    assert "reconciler: 1 enrolled stack, 1 schedule created" in out
+    assert '== 4. The schedule fires: its event starts the healer: {"StackName": "arn:aws:' in out
     assert "detect drift: wait" in out and "polls)" in out
     assert "Subject: [drift-healer] checkout: drift healed" in out
     assert 'expected "off", actual "on"' in out
