@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from . import aws, scheduler, tagging
+from . import aws, scheduler, tagging, telemetry
 from .errors import InvalidConfiguration, InvalidRequest
 from .models import FleetProblem, HealMode, ReconcileRequest, ReconcileResult
 from .policy import enrolment, fleet
@@ -93,6 +93,8 @@ class Reconciler:
             logger.warning("stack not enrolled", extra={"stack": problem[0], "reason": problem[1]})
         log = logger.info if result.complete else logger.error
         log("fleet reconciled", extra={"result": result.dump()})
+        if not dry_run:
+            telemetry.record_reconcile(result)
         return result
 
     # --------------------------------------------------------------------------- phases

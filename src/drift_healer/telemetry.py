@@ -9,13 +9,15 @@ from __future__ import annotations
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 
-from .models import Outcome
+from .models import Outcome, ReconcileResult
 
 NAMESPACE = "DriftHealer"
 SERVICE = "drift-healer"
 
 tracer = Tracer(service=SERVICE)
 _metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+#: The reconciler's metrics; its alarm in the SAM template watches ReconcileErrors.
+_fleet_metrics = Metrics(namespace=NAMESPACE, service="drift-healer-reconciler")
 
 
 def record(outcome: Outcome, drifted_resources: int, change_set_created: bool) -> None:
@@ -33,3 +35,15 @@ def record(outcome: Outcome, drifted_resources: int, change_set_created: bool) -
         _metrics.add_metric(name="HealFailed", unit=MetricUnit.Count, value=1)
     _metrics.add_metadata(key="outcome", value=outcome.value)
     _metrics.flush_metrics()
+
+
+def record_reconcile(result: ReconcileResult) -> None:
+    """Emit one reconciler run's metrics now (one EMF record on stdout)."""
+    for name, value in (
+        ("EnrolledStacks", result.enrolled),
+        ("SchedulesWritten", result.created + result.updated + result.deleted),
+        ("InvalidEnrolments", result.invalid_count),
+        ("ReconcileErrors", result.error_count),
+    ):
+        _fleet_metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    _fleet_metrics.flush_metrics()

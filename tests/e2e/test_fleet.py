@@ -3,6 +3,7 @@ one EventBridge Scheduler schedule per stack in the sandbox, and a schedule's ev
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from itertools import cycle
@@ -188,13 +189,19 @@ def test_starts_are_spread_evenly_in_each_account_and_region(fleet: Fleet) -> No
     "EventBridge Scheduler throttles writes beyond every retry (reconciler)",
     "the writes that failed are listed; the next run writes exactly those",
 )
-def test_throttled_writes_are_reported_and_the_next_run_converges(fleet: Fleet) -> None:
+def test_throttled_writes_are_reported_and_the_next_run_converges(
+    fleet: Fleet, capsys: pytest.CaptureFixture[str]
+) -> None:
     fleet.sandbox.create_stacks([f"s{i}" for i in range(30)], {"drift-healer": "enabled"})
     fleet.sandbox.faults.throttle("CreateSchedule", times=12, service="scheduler")
     first = fleet.reconcile()
     assert not first.complete and (first.created, first.error_count) == (18, 12)
     assert "ThrottlingException" in first.errors[0].reason
     assert "the next run goes on" in first.errors[0].reason
+    [metrics] = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    assert metrics["ReconcileErrors"] == [12.0] and metrics["SchedulesWritten"] == [18.0]
     second = fleet.reconcile()
     assert second.complete and (second.created, second.unchanged) == (12, 18)
     assert len(fleet.schedules()) == 30
