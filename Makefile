@@ -1,10 +1,16 @@
 # drift-healer — every command bootstraps its own virtual environment from the lock file.
+# The folder of this Makefile: `sam build` runs it from elsewhere (Metadata: ContextPath).
+ROOT   := $(dir $(realpath $(lastword $(MAKEFILE_LIST))))
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 SCAN   := .venv-scan
+SAMENV := .venv-sam
+# The SAM CLI of `make build`/`deploy`/`logs`: yours (>= 1.153.1), or the pinned one of `make test`
+# (make build SAM=.venv-sam/bin/sam).
+SAM    ?= sam
 # Operations (override on the command line): make invoke STACK=app MODE=propose
 ENV      ?= default
 STACK    ?=
@@ -14,9 +20,8 @@ FUNCTION ?= $(if $(filter prod,$(ENV)),drift-healer-prod,drift-healer)
 EXECUTION ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint fmt bench lock clean package lambda-code build deploy deploy-prod invoke \
-	logs \
-	executions history
+.PHONY: help demo test lint fmt bench lock clean package artifact lambda-code build deploy \
+	deploy-prod invoke reconcile logs executions history build-HealerFunction build-ReconcilerFunction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,14 +37,22 @@ $(STAMP): pyproject.toml requirements/dev.lock
 demo: $(STAMP) ## heal a drifted stack in the embedded sandbox, end to end
 	$(BIN)/drift-healer demo
 
-test: $(STAMP) $(SCAN)/.installed ## run the test suite on every core (sandbox + local durable runner; no AWS)
-	CHECKOV=$(CURDIR)/$(SCAN)/bin/checkov $(BIN)/python -m pytest -q -n auto
+test: $(STAMP) $(SCAN)/.installed $(SAMENV)/.installed ## run the test suite on every core (no AWS)
+	CHECKOV=$(CURDIR)/$(SCAN)/bin/checkov SAM=$(CURDIR)/$(SAMENV)/bin/sam \
+		$(BIN)/python -m pytest -q -n auto
 
 # checkov pins an old boto3, so the security scanner lives in its own environment.
 $(SCAN)/.installed: requirements/scan.lock
 	$(PYTHON) -m venv $(SCAN)
 	$(SCAN)/bin/python -m pip install --quiet --upgrade pip
 	$(SCAN)/bin/python -m pip install --quiet -r requirements/scan.lock
+	touch $@
+
+# The SAM CLI, pinned, apart too: tests/deploy runs `sam validate --lint` and `sam build` with it.
+$(SAMENV)/.installed: requirements/sam.lock
+	$(PYTHON) -m venv $(SAMENV)
+	$(SAMENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAMENV)/bin/python -m pip install --quiet -r requirements/sam.lock
 	touch $@
 
 lint: $(STAMP) ## ruff, mypy (strict on src/) and the import contracts (the layers)
@@ -53,11 +66,13 @@ fmt: $(STAMP) ## format the code
 	$(BIN)/ruff check --fix src tests
 
 CHECKOV_VERSION := 3.3.30
+SAM_VERSION     := 1.170.0
 
 lock: ## re-resolve every pin into requirements/*.lock and lambda.txt (needs the registry)
 	$(call freeze,'.[dev]',requirements/dev.lock)
 	$(call freeze,.,requirements/lambda.txt)
 	$(call freeze,checkov==$(CHECKOV_VERSION),requirements/scan.lock)
+	$(call freeze,aws-sam-cli==$(SAM_VERSION),requirements/sam.lock)
 
 # $(call freeze,WHAT,FILE): install WHAT in a throwaway venv and write its exact versions to FILE.
 define freeze
@@ -69,22 +84,24 @@ define freeze
 endef
 
 clean: ## remove the virtual environments and build output
-	rm -rf $(VENV) $(SCAN) .lockenv build dist .aws-sam .pytest_cache .mypy_cache .ruff_cache \
+	rm -rf $(VENV) $(SCAN) $(SAMENV) .lockenv build dist .aws-sam .pytest_cache .mypy_cache .ruff_cache \
 		.import_linter_cache
 
 # ---------------------------------------------------------------------------- the Lambda artifact
 # What the function needs and nothing else: the pinned runtime requirements, as wheels for
-# python3.13 on the target architecture, and the drift_healer package.
+# python3.13 on the target architecture, and the drift_healer package. No bytecode: the Python
+# that builds is not the runtime's (--no-compile; Lambda compiles what it imports).
 LAMBDA_PY := 3.13
+PLATFORM_arm64  := manylinux2014_aarch64
+PLATFORM_x86_64 := manylinux2014_x86_64
+
 package: $(STAMP) ## build dist/drift-healer-{x86_64,arm64}.zip for python3.13 and print their sizes
-	$(MAKE) --no-print-directory artifact ARCH=x86_64 PLATFORM=manylinux2014_x86_64 OUT=build/x86_64
-	$(MAKE) --no-print-directory artifact ARCH=arm64 PLATFORM=manylinux2014_aarch64 OUT=build/arm64
+	$(MAKE) --no-print-directory artifact ARCH=x86_64 OUT=build/x86_64
+	$(MAKE) --no-print-directory artifact ARCH=arm64 OUT=build/arm64
 
 artifact:
 	rm -rf $(OUT) && mkdir -p $(OUT) dist
-	$(BIN)/python -m pip install --quiet --target $(OUT) --platform $(PLATFORM) \
-		--python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
-		-r requirements/lambda.txt
+	$(call wheels,$(OUT),$(PLATFORM_$(ARCH)))
 	$(call copy-code,$(OUT))
 	$(BIN)/python -c "$$ZIP_ARTIFACT" $(OUT) dist/drift-healer-$(ARCH).zip
 
@@ -92,11 +109,21 @@ lambda-code: ## copy the handler's package alone into OUT (what the artifact shi
 	@test -n "$(OUT)" || (echo "usage: make lambda-code OUT=<folder>"; exit 2)
 	$(call copy-code,$(OUT))
 
+# $(call wheels,DIR,PLATFORM): requirements/lambda.txt as python3.13 wheels for PLATFORM, unpacked
+# into DIR without bytecode; the console scripts (bin/, for the building Python) are dropped.
+define wheels
+	python3 -m pip install --quiet --no-compile --no-warn-conflicts --target $(1) \
+		--platform $(2) --python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
+		-r $(ROOT)requirements/lambda.txt
+	rm -rf $(1)/bin
+endef
+
 # $(call copy-code,DIR): the handler's package. The sandbox (drift_sandbox) and the command line
 # (drift_healer_cli) are packages of their own; an import-linter contract keeps them out of it.
 define copy-code
-	python3 -c "import shutil, sys; shutil.copytree('src/drift_healer', sys.argv[1] + \
-		'/drift_healer', dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))" $(1)
+	python3 -c "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2] + '/drift_healer', \
+		dirs_exist_ok=True, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))" \
+		$(ROOT)src/drift_healer $(1)
 endef
 
 # Zip a folder reproducibly (sorted, fixed timestamps) and print the sizes.
@@ -114,23 +141,26 @@ print(f'{out}: {os.path.getsize(out) // 1024} KiB zipped, {raw // 1024} KiB unzi
 endef
 export ZIP_ARTIFACT
 
-# `sam build` runs this (Metadata: BuildMethod: makefile) with ARTIFACTS_DIR set. Wheels are for
-# python3.13 on the function's architecture, whatever Python builds them: LAMBDA_ARCH=x86_64 sam
-# build when you deploy with Architecture=x86_64.
-LAMBDA_ARCH ?= arm64
-LAMBDA_PLATFORM = $(if $(filter x86_64,$(LAMBDA_ARCH)),manylinux2014_x86_64,manylinux2014_aarch64)
-build-HealerFunction:
-	python3 -m pip install --quiet --target $(ARTIFACTS_DIR) --platform $(LAMBDA_PLATFORM) \
-		--python-version $(LAMBDA_PY) --implementation cp --only-binary=:all: \
-		-r requirements/lambda.txt
+# `sam build` runs these (Metadata: BuildMethod: makefile) with ARTIFACTS_DIR set; CodeUri is src/
+# (all SAM copies and hashes) and ContextPath the folder of this Makefile. SAM tells make nothing
+# of the Architecture parameter, so one artifact serves both: the wheels of each platform, merged.
+# Only the compiled extensions differ between them, and those carry the architecture in their
+# file names (_pydantic_core.cpython-313-aarch64-linux-gnu.so beside ...-x86_64-linux-gnu.so), so
+# each runtime imports its own. Both functions ship the same artifact (different handlers).
+build-HealerFunction build-ReconcilerFunction:
+	$(call wheels,$(ARTIFACTS_DIR),$(PLATFORM_arm64))
+	rm -rf $(ARTIFACTS_DIR).x86_64
+	$(call wheels,$(ARTIFACTS_DIR).x86_64,$(PLATFORM_x86_64))
+	cp -R -n $(ARTIFACTS_DIR).x86_64/. $(ARTIFACTS_DIR)/
+	rm -rf $(ARTIFACTS_DIR).x86_64
 	$(call copy-code,$(ARTIFACTS_DIR))
 
 # ---------------------------------------------------------------------------- operations (real AWS)
 build: ## sam build
-	sam build
+	$(SAM) build
 
 deploy: build ## sam deploy (ENV=default|prod; first time: sam deploy --guided)
-	sam deploy --config-env $(ENV)
+	$(SAM) deploy --config-env $(ENV)
 
 deploy-prod: ## sam deploy to the prod environment of samconfig.toml
 	$(MAKE) deploy ENV=prod
@@ -138,15 +168,28 @@ deploy-prod: ## sam deploy to the prod environment of samconfig.toml
 PAYLOAD_heal    = {"StackName": "$(STACK)"}
 PAYLOAD_propose = {"StackName": "$(STACK)", "CreateChangeSetOnly": true}
 PAYLOAD_dry-run = {"StackName": "$(STACK)", "DryRun": true}
+DRY_RUN ?=
+
+# $(call lambda-invoke,PAYLOAD,ARGUMENTS): the payload goes in a file, as fileb://, which AWS CLI
+# v1 and v2 both read as raw bytes (v2 reads an inline --payload as base64, v1 has no
+# --cli-binary-format to say otherwise).
+define lambda-invoke
+	payload=$$(mktemp) && printf '%s' '$(1)' > $$payload && \
+		aws lambda invoke $(2) --payload fileb://$$payload /dev/stdout; \
+		status=$$?; rm -f $$payload; exit $$status
+endef
 
 invoke: ## start a heal now: make invoke STACK=app MODE=heal|propose|dry-run
 	@test -n "$(STACK)" -a -n '$(PAYLOAD_$(MODE))' || \
 		(echo "usage: make invoke STACK=<stack> [MODE=heal|propose|dry-run]"; exit 2)
-	aws lambda invoke --function-name $(FUNCTION):live --invocation-type Event \
-		--cli-binary-format raw-in-base64-out --payload '$(PAYLOAD_$(MODE))' /dev/stdout
+	$(call lambda-invoke,$(PAYLOAD_$(MODE)),--function-name $(FUNCTION):live --invocation-type Event)
 
-logs: ## tail the function's logs
-	sam logs --stack-name $(FUNCTION) --name HealerFunction --tail
+reconcile: ## sync the schedules with the tagged stacks now (DRY_RUN=1: print the plan, write nothing)
+	$(call lambda-invoke,$(if $(DRY_RUN),{"DryRun": true},{}),--function-name $(FUNCTION)-reconciler \
+		--cli-read-timeout 0)
+
+logs: ## tail the healer's logs (the reconciler's: make logs NAME=ReconcilerFunction)
+	$(SAM) logs --stack-name $(FUNCTION) --name $(or $(NAME),HealerFunction) --tail
 
 executions: ## list the function's durable executions
 	aws lambda list-durable-executions-by-function --function-name $(FUNCTION) \

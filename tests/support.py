@@ -6,8 +6,6 @@ Test modules import helpers from here only, never from one another.
 
 from __future__ import annotations
 
-import copy
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -234,9 +232,8 @@ class Harness:
 
 # ------------------------------------------------------------------------------ the templates
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_STACKS = ["checkout", "payments", "identity-v2"]
+# The pseudo parameters the deploy tests translate and resolve the templates with.
 PARAMETERS = {
-    "StackNames": SAMPLE_STACKS,
     "AWS::Region": "eu-west-1",
     "AWS::AccountId": "123456789012",
     "AWS::Partition": "aws",
@@ -247,38 +244,6 @@ PARAMETERS = {
 def load(name: str) -> dict[str, Any]:
     parsed: dict[str, Any] = yaml_parse((ROOT / name).read_text())
     return parsed
-
-
-def expand_for_each(template: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
-    """What AWS::LanguageExtensions does to the Fn::ForEach we use: one copy of the body per
-    item, ``&{Id}`` in keys (non-alphanumerics stripped), ``${Id}`` in Fn::Sub and ``Ref: Id``."""
-    out = copy.deepcopy(template)
-    out["Transform"] = [t for t in out["Transform"] if t != "AWS::LanguageExtensions"]
-    resources: dict[str, Any] = {}
-    for key, value in out["Resources"].items():
-        if not key.startswith("Fn::ForEach::"):
-            resources[key] = value
-            continue
-        identifier, collection, body = value
-        items = parameters[collection["Ref"]] if isinstance(collection, dict) else collection
-        for item in items:
-            for key_template, resource in body.items():
-                name = key_template.replace(f"&{{{identifier}}}", re.sub(r"[^A-Za-z0-9]", "", item))
-                resources[name] = _substitute(resource, identifier, item)
-    out["Resources"] = resources
-    return out
-
-
-def _substitute(node: Any, identifier: str, item: str) -> Any:
-    if isinstance(node, dict):
-        if node == {"Ref": identifier}:
-            return item
-        if "Fn::Sub" in node and isinstance(node["Fn::Sub"], str):
-            return {"Fn::Sub": node["Fn::Sub"].replace(f"${{{identifier}}}", item)}
-        return {k: _substitute(v, identifier, item) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_substitute(v, identifier, item) for v in node]
-    return node
 
 
 def resources_of(template: dict[str, Any], rtype: str) -> dict[str, dict[str, Any]]:

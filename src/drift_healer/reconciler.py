@@ -30,7 +30,7 @@ from .settings import FleetSettings
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
 
-logger = Logger(service="drift-healer-reconciler")
+logger = Logger(service=telemetry.FLEET_SERVICE)
 logger.addFilter(RedactingFilter())
 #: The session name in member accounts' CloudTrail (their trust policy wants drift-healer-*).
 SESSION = "reconciler"

@@ -13,11 +13,12 @@ from .models import Outcome, ReconcileResult
 
 NAMESPACE = "DriftHealer"
 SERVICE = "drift-healer"
+FLEET_SERVICE = "drift-healer-reconciler"
 
 tracer = Tracer(service=SERVICE)
 _metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 #: The reconciler's metrics; its alarm in the SAM template watches ReconcileErrors.
-_fleet_metrics = Metrics(namespace=NAMESPACE, service="drift-healer-reconciler")
+_fleet_metrics = Metrics(namespace=NAMESPACE, service=FLEET_SERVICE)
 
 
 def record(outcome: Outcome, drifted_resources: int, change_set_created: bool) -> None:

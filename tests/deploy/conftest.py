@@ -9,7 +9,7 @@ import pytest
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from tests.support import PARAMETERS, expand_for_each, load
+from tests.support import PARAMETERS, load, resources_of
 
 
 class _NoManagedPolicies:
@@ -21,14 +21,16 @@ class _NoManagedPolicies:
 
 @pytest.fixture(scope="session")
 def translated() -> dict[str, Any]:
-    """template.yaml as CloudFormation will deploy it, for the sample stacks (what
-    samtranslator's transform() does, with the region given rather than looked up)."""
-    expanded = expand_for_each(load("template.yaml"), PARAMETERS)
+    """template.yaml as CloudFormation will deploy it (what samtranslator's transform() does,
+    with the region given rather than looked up)."""
+    template = load("template.yaml")
     # as `sam package` leaves it: the built code uploaded to S3
-    expanded["Resources"]["HealerFunction"]["Properties"]["CodeUri"] = "s3://artifacts/healer.zip"
+    for logical_id in resources_of(template, "AWS::Serverless::Function"):
+        properties = template["Resources"][logical_id]["Properties"]
+        properties["CodeUri"] = f"s3://artifacts/{logical_id}.zip"
     translator = Translator(None, Parser(), boto_session=boto3.Session(region_name="eu-west-1"))
     result: dict[str, Any] = translator.translate(
-        expanded,
+        template,
         parameter_values=dict(PARAMETERS),
         get_managed_policy_map=_NoManagedPolicies().load,
     )

@@ -1,5 +1,4 @@
-"""Every sample payload in events/ is a valid event, and the schedule's is what the template
-sends by default."""
+"""Every sample payload in events/ is a valid event, each as its name says."""
 
 from __future__ import annotations
 
@@ -8,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from drift_healer.models import HealRequest
-from tests.support import ROOT
+from drift_healer.models import HealMode, HealRequest
+from drift_healer.policy import fleet
+from tests.support import ROOT, load
 
 EVENTS = sorted((ROOT / "events").glob("*.json"))
 
@@ -43,12 +43,22 @@ def test_payloads_say_what_their_name_says() -> None:
     assert other.role_arn and other.region
 
 
-def test_schedule_payload_is_what_the_default_schedule_sends() -> None:
-    template = (ROOT / "template.yaml").read_text()
-    sent = '{"StackName": "${StackName}", "CreateChangeSetOnly": true}'
-    assert sent in template
+def test_schedule_payload_is_what_a_schedule_sends_for_a_stack_that_proposes() -> None:
+    """The reconciler writes each schedule's event; events/schedule.json is the one of a stack
+    tagged enabled under the default HealMode (propose), in the healer's own account."""
     schedule = json.loads((ROOT / "events" / "schedule.json").read_text())
-    assert schedule == json.loads(sent.replace("${StackName}", schedule["StackName"]))
+    defaults = fleet.Defaults(
+        heal_mode=HealMode(load("template.yaml")["Parameters"]["HealMode"]["Default"]),
+        expression="cron(0 2 * * ? *)",
+        timezone="UTC",
+        spread_minutes=180,
+        flexible_minutes=15,
+        target_arn="arn:aws:lambda:eu-west-1:123456789012:function:drift-healer:live",
+        scheduler_role_arn="arn:aws:iam::123456789012:role/drift-healer/scheduler",
+        dead_letter_arn="arn:aws:sqs:eu-west-1:123456789012:dead-letters",
+    )
+    stack = fleet.Enrolled(arn=schedule["StackName"], tags={"drift-healer": "enabled"})
+    assert fleet.schedule(stack, defaults).event == schedule
 
 
 @pytest.mark.parametrize(

@@ -598,6 +598,9 @@ def test_every_kind_of_policy_is_checked(translated: dict[str, Any]) -> None:
         "ApproverPolicy Properties.PolicyDocument",
         "NotificationKey Properties.KeyPolicy",
         "SchedulerRole Properties.AssumeRolePolicyDocument",
+        "ReconcilerFunctionRole Properties.Policies",
+        "Sid WriteTheGroupsSchedules",
+        "ReconcileScheduleRole Properties.AssumeRolePolicyDocument",
     ):
         assert expected in where, expected
     assert "DeadLetterQueuePolicy" in json.dumps(translated["Resources"]["HealerFunctionRole"])
@@ -835,17 +838,26 @@ def test_assuming_member_roles_is_bound_to_the_organization(
     assert re.fullmatch(pattern, "") and re.fullmatch(pattern, "o-a1b2c3d4e5")
     assert not re.fullmatch(pattern, "123456789012")
     assert member["Parameters"]["OrganizationId"]["AllowedPattern"] == pattern
-    assume = [s for s in statements_of(translated, "t") if "AssumeMemberRole" in s.where]
-    conditions = sorted(json.dumps(s.body.get("Condition")) for s in assume)
+    # both functions assume member roles (the healer to heal, the reconciler to discover), each
     # with OrganizationId: aws:ResourceOrgID; without: no organization condition
-    assert conditions == sorted(
-        [
-            json.dumps(
-                {"StringEquals": {"aws:ResourceOrgID": PARAMETER_SAMPLES["OrganizationId"]}}
-            ),
-            "null",
+    for role in ("HealerFunctionRole", "ReconcilerFunctionRole"):
+        assume = [
+            s
+            for s in statements_of(translated, "t")
+            if "AssumeMemberRole" in s.where and f" {role} " in s.where
         ]
-    )
+        conditions = sorted(json.dumps(s.body.get("Condition")) for s in assume)
+        assert conditions == sorted(
+            [
+                json.dumps(
+                    {"StringEquals": {"aws:ResourceOrgID": PARAMETER_SAMPLES["OrganizationId"]}}
+                ),
+                "null",
+            ]
+        ), role
+        assert {s.body["Resource"] for s in assume} == {
+            "arn:aws:iam::*:role/drift-healer/DriftHealerMember"
+        }, role
     trust = [s.body["Condition"] for s in statements_of(member, "m") if s.kind == "trust"]
     assert len(trust) == 2  # with and without the organization condition
     with_org = [c for c in trust if "StringEquals" in c]
