@@ -84,8 +84,8 @@ def _places() -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------------------- at scale
 def test_five_thousand_stacks_in_three_accounts_and_two_regions_converge(fleet: Fleet) -> None:
-    """Enrol 5,000 stacks (and 600 that are not), re-tag, delete and add some: each run writes
-    exactly what changed, and a run after a run writes nothing."""
+    """Enrol 5,000 stacks (and 600 that are not) under throttling, re-tag, delete and add some:
+    each run writes exactly what changed, and a run after a run writes nothing."""
     sandbox = fleet.sandbox
     arns: dict[str, list[str]] = {}
     values = cycle(["enabled"] * 7 + ["propose", "heal", "dry-run"])
@@ -100,18 +100,24 @@ def test_five_thousand_stacks_in_three_accounts_and_two_regions_converge(fleet: 
             [f"other{index}-{i}" for i in range(100)], {"team": "x"}, account, region
         )
 
+    # the first night is throttled: one region's discovery and 40 writes fail for good
+    sandbox.faults.throttle("GetResources", times=1, service="resourcegroupstaggingapi")
+    sandbox.faults.throttle("CreateSchedule", times=40, service="scheduler")
     first = fleet.reconcile()
-    assert (first.enrolled, first.created, first.deleted, first.error_count) == (5000, 5000, 0, 0)
-    assert first.complete and first.places == 6
+    assert not first.complete and first.error_count == 1 + 40
+    assert (first.enrolled, first.created, first.deleted) == (5000 - 834, 5000 - 834 - 40, 0)
+    second = fleet.reconcile()
+    assert second.complete and (second.created, second.unchanged) == (834 + 40, 5000 - 874)
+    assert (second.enrolled, second.places) == (5000, 6)
     assert len(fleet.schedules()) == 5000
-    assert sandbox.calls[("scheduler", "CreateSchedule")] == 5000
+    assert sandbox.calls[("scheduler", "CreateSchedule")] == 5000 + 40
 
-    writes = fleet.writes()
+    writes, reads = fleet.writes(), sandbox.calls[("resourcegroupstaggingapi", "GetResources")]
     again = fleet.reconcile()
     assert fleet.writes() == writes, "a run after a run must write nothing"
     assert (again.unchanged, again.created, again.updated, again.deleted) == (5000, 0, 0, 0)
-    # discovery and listing are read in pages of 100, not per stack
-    assert sandbox.calls[("resourcegroupstaggingapi", "GetResources")] <= 2 * (6 * 9 + 6)
+    # discovery reads pages of 100 tagged stacks (834 -> 9 pages), however many stacks there are
+    assert sandbox.calls[("resourcegroupstaggingapi", "GetResources")] - reads == 6 * 9
 
     mine = arns[f"{ACCOUNT_ID}/us-east-1"]
     theirs = arns[f"{MEMBERS[1]}/eu-west-1"]
