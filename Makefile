@@ -8,13 +8,14 @@ STAMP  := $(VENV)/.installed
 
 SCAN   := .venv-scan
 SAMENV := .venv-sam
-# The SAM CLI of `make build`/`deploy`/`logs`: yours (>= 1.153.1), or the pinned one of `make test`
+# The SAM CLI of `make build`/`deploy`: yours (>= 1.153.1), or the pinned one of `make test`
 # (make build SAM=.venv-sam/bin/sam).
 SAM    ?= sam
 # Operations (override on the command line): make invoke STACK=app MODE=propose
 ENV      ?= default
 STACK    ?=
-MODE     ?= heal
+# propose, as a first deployment does (HealMode=propose): MODE=heal asks for an execution.
+MODE     ?= propose
 # The function is named after its stack (samconfig.toml: drift-healer, prod: drift-healer-prod).
 FUNCTION ?= $(if $(filter prod,$(ENV)),drift-healer-prod,drift-healer)
 EXECUTION ?=
@@ -165,38 +166,71 @@ deploy: build ## sam deploy (ENV=default|prod; first time: sam deploy --guided)
 deploy-prod: ## sam deploy to the prod environment of samconfig.toml
 	$(MAKE) deploy ENV=prod
 
+# invoke, reconcile, executions, history and logs need the AWS CLI v2 (v1 has no `aws logs tail`)
+# and credentials: AWS_PROFILE and AWS_REGION choose the account and the region. Each checks both
+# first and, if one is missing, stops with one line that says what to do: $(error) prints one line,
+# where a failing recipe line would add make's own. `make -n` checks nothing: it prints commands.
+AWS_CLI_INSTALL := https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html
+MAKE_N := $(findstring n,$(firstword -$(MAKEFLAGS)))
+
+# $(aws-cli-v2) expands to nothing when `aws` is the AWS CLI v2 with usable credentials.
+aws-cli-v2 = $(if $(MAKE_N),,$(if $(shell command -v aws 2>/dev/null),$(call aws-version,$(shell \
+	aws --version 2>&1)),$(error make $@ needs the AWS CLI v2, and there is no aws on PATH: install \
+	it ($(AWS_CLI_INSTALL)) and run make $@ again)))
+aws-version = $(if $(filter aws-cli/2.%,$(1)),$(call aws-caller,$(shell aws sts \
+	get-caller-identity --query Arn --output text 2>&1; echo status=$$?)),$(error make $@ needs the \
+	AWS CLI v2, and aws is $(or $(filter aws-cli/%,$(1)),not the AWS CLI ($(wordlist 1,8,$(1)))): \
+	install v2 ($(AWS_CLI_INSTALL)) and run make $@ again))
+aws-caller = $(if $(filter status=0,$(lastword $(1))),,$(error make $@ found no usable AWS \
+	credentials (aws sts get-caller-identity: $(filter-out status=%,$(1))): sign in (aws sso login, \
+	aws configure) or choose a profile (AWS_PROFILE=<profile> make $@) and run it again))
+
 PAYLOAD_heal    = {"StackName": "$(STACK)"}
 PAYLOAD_propose = {"StackName": "$(STACK)", "CreateChangeSetOnly": true}
 PAYLOAD_dry-run = {"StackName": "$(STACK)", "DryRun": true}
 DRY_RUN ?=
+NAME    ?= HealerFunction
+SINCE   ?= 10m
 
-# $(call lambda-invoke,PAYLOAD,ARGUMENTS): the payload goes in a file, as fileb://, which AWS CLI
-# v1 and v2 both read as raw bytes (v2 reads an inline --payload as base64, v1 has no
-# --cli-binary-format to say otherwise).
+# $(call lambda-invoke,PAYLOAD,FUNCTION,OPTIONS): the payload goes in a file, as fileb://, which
+# the AWS CLI reads as raw bytes (v2 reads an inline --payload as base64). The response (the
+# result of a synchronous invocation, then the status) goes to the terminal.
 define lambda-invoke
-	payload=$$(mktemp) && printf '%s' '$(1)' > $$payload && \
-		aws lambda invoke $(2) --payload fileb://$$payload /dev/stdout; \
+	payload=$$(mktemp) && printf '%s' '$(1)' > $$payload && echo 'invoking $(2) with $(1)' >&2 && \
+		aws lambda invoke --function-name $(2) $(3) --payload fileb://$$payload /dev/stdout; \
 		status=$$?; rm -f $$payload; exit $$status
 endef
 
-invoke: ## start a heal now: make invoke STACK=app MODE=heal|propose|dry-run
-	@test -n "$(STACK)" -a -n '$(PAYLOAD_$(MODE))' || \
-		(echo "usage: make invoke STACK=<stack> [MODE=heal|propose|dry-run]"; exit 2)
-	$(call lambda-invoke,$(PAYLOAD_$(MODE)),--function-name $(FUNCTION):live --invocation-type Event)
+invoke: ## start one heal now, in the background (AWS CLI v2): make invoke STACK=app [MODE=propose|heal|dry-run]
+	@$(if $(STACK),,$(error usage: make invoke STACK=<stack name or ARN> [MODE=propose|heal|dry-run]))
+	@$(if $(PAYLOAD_$(MODE)),,$(error make invoke: MODE=$(MODE) is not a mode: use propose, heal or dry-run))
+	@$(aws-cli-v2)
+	@$(call lambda-invoke,$(PAYLOAD_$(MODE)),$(FUNCTION):live,--invocation-type Event)
+	@echo 'started: make executions lists it, make history EXECUTION=<its arn> shows every step' >&2
 
-reconcile: ## sync the schedules with the tagged stacks now (DRY_RUN=1: print the plan, write nothing)
-	$(call lambda-invoke,$(if $(DRY_RUN),{"DryRun": true},{}),--function-name $(FUNCTION)-reconciler \
-		--cli-read-timeout 0)
+reconcile: ## sync the schedules with the tagged stacks now (AWS CLI v2; DRY_RUN=1: print the plan, write nothing)
+	@$(aws-cli-v2)
+	@$(call lambda-invoke,$(if $(DRY_RUN),{"DryRun": true},{}),$(FUNCTION)-reconciler,--cli-read-timeout 0)
 
-logs: ## tail the healer's logs (the reconciler's: make logs NAME=ReconcilerFunction)
-	$(SAM) logs --stack-name $(FUNCTION) --name $(or $(NAME),HealerFunction) --tail
+# The log group of a function is its LoggingConfig's (the template's HealerLogs, ReconcilerLogs).
+LOGS_FUNCTION = $(FUNCTION)$(if $(filter ReconcilerFunction,$(NAME)),-reconciler)
+LOGS_USAGE    = usage: make logs [NAME=HealerFunction|ReconcilerFunction] [SINCE=10m|2h|1d]
 
-executions: ## list the function's durable executions
+logs: ## follow the healer's logs (AWS CLI v2; NAME=ReconcilerFunction: the reconciler's; SINCE=10m)
+	@$(if $(filter HealerFunction ReconcilerFunction,$(NAME)),,$(error $(LOGS_USAGE)))
+	@$(aws-cli-v2)
+	group=$$(aws lambda get-function-configuration --function-name $(LOGS_FUNCTION) \
+		--query LoggingConfig.LogGroup --output text) && \
+		aws logs tail "$$group" --follow --since $(SINCE) --format short
+
+executions: ## list the healer's durable executions (AWS CLI v2)
+	@$(aws-cli-v2)
 	aws lambda list-durable-executions-by-function --function-name $(FUNCTION) \
 		--query 'DurableExecutions[].[DurableExecutionArn,Status,StartTimestamp]' --output table
 
-history: ## the event history of one execution: make history EXECUTION=<durable execution arn>
-	@test -n "$(EXECUTION)" || (echo "usage: make history EXECUTION=<durable-execution-arn>"; exit 2)
+history: ## one execution, its result and every step (AWS CLI v2): make history EXECUTION=<arn>
+	@$(if $(EXECUTION),,$(error usage: make history EXECUTION=<durable execution ARN, from make executions>))
+	@$(aws-cli-v2)
 	aws lambda get-durable-execution --durable-execution-arn '$(EXECUTION)'
 	aws lambda get-durable-execution-history --durable-execution-arn '$(EXECUTION)' \
 		--include-execution-data

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from drift_healer.models import HealMode, HealRequest
+from drift_healer.errors import NotSupported
+from drift_healer.models import HealMode, HealRequest, parse_request
 from drift_healer.policy import fleet
 from tests.support import ROOT, load
 
@@ -29,6 +31,39 @@ def test_there_is_a_payload_per_mode() -> None:
 def test_payload_is_a_valid_event(path: Path) -> None:
     request = HealRequest.model_validate(json.loads(path.read_text()))
     assert request.stack_name
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in EVENTS if p.stem != "require-approval"], ids=lambda p: p.stem
+)
+def test_payload_is_accepted_by_this_version(path: Path) -> None:
+    """What the handler checks first, before any AWS call (require-approval.json is the event of
+    a feature in progress: valid, and refused or run as events/README.md says)."""
+    assert parse_request(json.loads(path.read_text())).stack_name
+
+
+def test_events_readme_explains_every_file() -> None:
+    text = (ROOT / "events" / "README.md").read_text()
+    explained = set(re.findall(r"^\| `([a-z-]+\.json)` \|", text, flags=re.MULTILINE))
+    assert explained == {p.name for p in EVENTS}
+
+
+def test_events_readme_says_whether_this_version_runs_require_approval() -> None:
+    """The table's line for require-approval.json follows the code: it says NotSupported
+    exactly as long as parse_request refuses the event with NotSupported."""
+    event = json.loads((ROOT / "events" / "require-approval.json").read_text())
+    try:
+        parse_request(event)
+        refused = False
+    except NotSupported:
+        refused = True
+    text = (ROOT / "events" / "README.md").read_text()
+    (line,) = [li for li in text.splitlines() if li.startswith("| `require-approval.json` |")]
+    assert ("refuses it with `NotSupported`" in line) == refused, line
+
+
+def test_the_readme_points_to_the_events() -> None:
+    assert "(events/README.md)" in (ROOT / "README.md").read_text()
 
 
 def test_payloads_say_what_their_name_says() -> None:
