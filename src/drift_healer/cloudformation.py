@@ -56,6 +56,7 @@ def describe_stack(cfn: CloudFormationClient, stack_name: str) -> StackInfo | No
         "ParameterKeys": [p["ParameterKey"] for p in stack.get("Parameters", [])],
         "NoEchoParameterKeys": sorted(no_echo_parameters(stack.get("Parameters", []))),
         "Capabilities": list(stack.get("Capabilities", [])),
+        "LastUpdated": stack.get("LastUpdatedTime", stack["CreationTime"]).isoformat(),
     }
 
 

@@ -13,11 +13,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Generic, NoReturn, TypedDict, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, NoReturn, TypedDict, TypeVar
 
 from aws_durable_execution_sdk_python import DurableContext
-from aws_durable_execution_sdk_python.config import Duration, JitterStrategy, StepConfig
+from aws_durable_execution_sdk_python.config import (
+    Duration,
+    JitterStrategy,
+    StepConfig,
+    WaitForCallbackConfig,
+)
 from aws_durable_execution_sdk_python.exceptions import (
+    CallbackExternalError,
+    CallbackSubmitterError,
+    CallbackTimeoutError,
     DurableExecutionsError,
     DurableOperationError,
     ExecutionError,
@@ -45,6 +54,20 @@ from .settings import Settings
 T = TypeVar("T")
 #: The durable SDK's own exceptions, as a failed operation records their type.
 _SDK = "aws_durable_execution_sdk_python."
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A person's answer to a callback: their document, or why there is none."""
+
+    given: bool
+    #: SendDurableExecutionCallbackSuccess's result, or SendDurableExecutionCallbackFailure's
+    #: ErrorData.
+    document: Any = None
+    #: The failure's ErrorMessage.
+    message: str = ""
+    #: "rejected" or "timed out" when not given.
+    why: str = ""
 
 
 class _Polled(TypedDict, Generic[T]):
@@ -139,6 +162,30 @@ class Durable:
             self._context.step(lambda _: fn(), name=name)
         except DurableOperationError as failed:
             self.logger.error(f"{name} failed; the heal goes on", extra={"error": failed.message})
+
+    def wait_for_person(
+        self, name: str, ask: Callable[[str], None], timeout_seconds: int
+    ) -> Answer:
+        """Ask a person (``ask`` gets the callback id and sends the request, inside a step) and
+        wait, at no cost, for SendDurableExecutionCallbackSuccess or -Failure, or the timeout."""
+        config = WaitForCallbackConfig(
+            timeout=Duration.from_seconds(timeout_seconds),
+            retry_strategy=self._step_config.retry_strategy,
+        )
+        try:
+            document = self._context.wait_for_callback(
+                lambda callback_id, _: _typed(lambda: ask(callback_id), name)(),
+                name=name,
+                config=config,
+            )
+        except CallbackTimeoutError:
+            return Answer(False, why="timed out")
+        except CallbackExternalError as failed:
+            return Answer(False, failed.data, failed.message or "", why="rejected")
+        except CallbackSubmitterError as failed:  # the request could not be sent: typed
+            cause = failed.__cause__
+            _revive(cause if isinstance(cause, DurableOperationError) else failed, name)
+        return Answer(True, document=document)
 
     def poll_until(
         self,

@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_pascal
 from pydantic_core import ErrorDetails, from_json
 
-from .errors import InvalidRequest, NotSupported
+from .errors import InvalidRequest
 
 #: The AWS partitions and the shape of their region names: a verbatim copy of botocore 1.44.5's
 #: botocore/data/partitions.json ("id": "regionRegex"). This module may not import botocore (it
@@ -344,11 +344,6 @@ def parse_request(event: object) -> HealRequest:
         if len(errors) > _MAX_PROBLEMS:
             problems.append(f"and {len(errors) - _MAX_PROBLEMS} more")
         raise InvalidRequest(f"invalid heal request: {'; '.join(problems)}") from None
-    if request.require_approval:
-        raise NotSupported(
-            "RequireApproval is not supported yet: use CreateChangeSetOnly and execute the "
-            "change set after review"
-        )
     return request
 
 
@@ -427,6 +422,18 @@ class Verification(_Contract):
     stack_drift_status: str
 
 
+class Approval(_Contract):
+    """Who decided on a RequireApproval heal, and when (the approver's AWS identity, as the
+    ``drift-healer approve`` command records it, or what the callback's document says)."""
+
+    decision: str  # APPROVED, REJECTED or TIMED_OUT
+    approver: str | None = None
+    ticket: str | None = None
+    comment: str | None = None
+    #: The change set's content hash that was reviewed (policy.approval.fingerprint).
+    fingerprint: str | None = None
+
+
 @dataclass(frozen=True)
 class Message:
     """One notification (DESIGN §3.3): subject, body, and attributes subscribers filter on."""
@@ -448,6 +455,8 @@ class HealResult(_Contract):
     drifted_resource_count: int = 0
     change_set: ChangeSetInfo | None = None
     verification: Verification | None = None
+    #: Only for RequireApproval: the decision and who made it.
+    approval: Approval | None = None
 
 
 class ReconcileRequest(_Contract):

@@ -71,6 +71,8 @@ class Assessment(TypedDict):
     Risk: str
     RiskReasons: list[str]
     Changes: int
+    #: What a reviewer approves: a hash of the Changes as read (policy.approval.fingerprint).
+    Fingerprint: str
 
 
 class ExecutionStart(TypedDict):
@@ -95,6 +97,9 @@ class StackInfo(TypedDict):
     #: The parameters whose values CloudFormation hides (``NoEcho``): keys only, never values.
     NoEchoParameterKeys: list[str]
     Capabilities: list[CapabilityType]
+    #: When the stack last changed (LastUpdatedTime, else CreationTime), ISO 8601: an approval
+    #: holds only while it is unchanged.
+    LastUpdated: str
 
 
 class ChangeSetSummary(TypedDict):
@@ -168,3 +173,22 @@ class ScheduleDefinition(TypedDict):
     State: str
     FlexibleTimeWindow: ScheduleWindow
     Target: ScheduleTarget
+
+
+class Review(TypedDict):
+    """What an approval is bound to, recorded when it is requested."""
+
+    Fingerprint: str
+    LastUpdated: str
+    #: ISO 8601: after this, the request times out and the change set is deleted.
+    Deadline: str
+
+
+class Recheck(TypedDict):
+    """The change set and its stack when the approval arrived."""
+
+    Status: str
+    ExecutionStatus: str
+    Fingerprint: str
+    LastUpdated: str
+    Others: list[str]

@@ -10,6 +10,7 @@ import json
 from urllib.parse import quote
 
 from .models import HealRequest, HealResult, Message, Outcome
+from .records import Review
 
 #: SNS: "Subjects must be ... less than 100 characters long" (Publish, API reference).
 SUBJECT_LIMIT = 99
@@ -69,6 +70,7 @@ def render(result: HealResult, region: str) -> Message:
     ]
     lines += _drift_section(result)
     lines += _change_set_section(result)
+    lines += _approval_section(result)
     if result.verification is not None:
         lines += [f"Verification: stack drift status {result.verification.stack_drift_status}", ""]
     if result.stack_id:
@@ -79,6 +81,62 @@ def render(result: HealResult, region: str) -> Message:
         body=_fit("\n".join(lines).rstrip() + "\n", _console_of(result, region)),
         attributes={"stack_name": result.stack_name, "outcome": result.outcome.value},
     )
+
+
+def approval_request(result: HealResult, region: str, callback_id: str, review: Review) -> Message:
+    """The request a reviewer acts on: the plan (drift, change set, risk), what the approval is
+    bound to, the deadline, and the exact commands to approve or reject."""
+    subject = " ".join(f"[drift-healer] {_short_name(result.stack_name)}: approval needed".split())[
+        :SUBJECT_LIMIT
+    ]
+    risk = result.change_set.risk.value if result.change_set and result.change_set.risk else "?"
+    lines = [
+        f"Stack:    {result.stack_name}",
+        f"Region:   {region}",
+        f"Request:  execute the REVERT_DRIFT change set below ({risk} risk)?",
+        f"Deadline: {review['Deadline']} (then the change set is deleted: REJECTED)",
+        "",
+        *_drift_section(result),
+        *_change_set_section(result),
+        f"Fingerprint: {review['Fingerprint']}",
+        "  The approval holds for exactly these changes: if the change set, the stack or its",
+        "  other change sets differ when it arrives, nothing is executed.",
+        "",
+        "To approve (after reviewing the change set):",
+        f"  aws lambda send-durable-execution-callback-success --region {region} "
+        f"--callback-id {callback_id} --cli-binary-format raw-in-base64-out "
+        "--result '"
+        + json.dumps({"Approver": "you@example.com", "Ticket": "CHG-1234", "Comment": "ok"})
+        + "'",
+        "To reject (the change set is deleted):",
+        f"  aws lambda send-durable-execution-callback-failure --region {region} "
+        f"--callback-id {callback_id} "
+        "--error '"
+        + json.dumps({"ErrorMessage": "why", "ErrorData": json.dumps({"Approver": "you"})})
+        + "'",
+    ]
+    return Message(
+        subject=subject,
+        body=_fit("\n".join(lines).rstrip() + "\n", _console_of(result, region)),
+        attributes={"stack_name": result.stack_name, "outcome": "APPROVAL_REQUESTED"},
+    )
+
+
+def _approval_section(result: HealResult) -> list[str]:
+    approval = result.approval
+    if approval is None:
+        return []
+    lines = [
+        f"Approval:   {approval.decision}"
+        + (f" by {approval.approver}" if approval.approver else "")
+    ]
+    if approval.ticket:
+        lines.append(f"Ticket:     {approval.ticket}")
+    if approval.comment:
+        lines.append(f"Comment:    {approval.comment}")
+    if approval.fingerprint:
+        lines.append(f"Reviewed:   {approval.fingerprint}")
+    return [*lines, ""]
 
 
 def _short_name(stack: str) -> str:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     aws_max_attempts: int = Field(default=3, ge=1)
     #: Durable retries of a failed step (with backoff, costs nothing while waiting).
     step_max_attempts: int = Field(default=6, ge=1)
+    #: How long a RequireApproval heal waits for a person (72 hours); then the change set is
+    #: deleted and the heal ends REJECTED. Must fit the function's ExecutionTimeout.
+    approval_timeout_seconds: int = Field(default=72 * 3600, ge=1)
     #: Hide every property value (drift, change sets, result, email, logs); show only paths.
     hide_values: bool = False
     log_level: str = "INFO"

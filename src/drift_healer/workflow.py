@@ -11,6 +11,7 @@ decisions in ``policy``, message text in ``render``, AWS calls in the adapters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_durable_execution_sdk_python import DurableContext
@@ -21,6 +22,7 @@ from . import cloudformation as cfn
 from .durable import Durable, is_sdk_error
 from .errors import ChangeSetFailed, DetectionFailed, ExecutionFailed, HealError, StackNotFound
 from .models import (
+    Approval,
     ChangeSetInfo,
     DriftedResource,
     HealRequest,
@@ -30,7 +32,7 @@ from .models import (
     Verification,
     parse_request,
 )
-from .policy import decisions, limits, naming, preflight, risk, states
+from .policy import approval, decisions, limits, naming, preflight, risk, states
 from .policy import detection as detection_policy
 from .records import (
     Assessment,
@@ -40,6 +42,8 @@ from .records import (
     DriftReport,
     ExecutionProgress,
     ExecutionStart,
+    Recheck,
+    Review,
     StackInfo,
 )
 from .redact import RedactingFilter, Redactor, redact_text
@@ -61,6 +65,7 @@ class Findings:
     drifted: list[DriftedResource] = field(default_factory=list)
     drifted_total: int = 0
     change_set: ChangeSetInfo | None = None
+    approval: Approval | None = None
 
 
 class Heal:
@@ -139,6 +144,8 @@ class Heal:
         self.found.change_set = change_set.model_copy(
             update={"risk": level, "risk_reasons": assessment["RiskReasons"]}
         )
+        if self.request.require_approval:
+            return self.with_approval(stack, change_set, assessment["Fingerprint"], redactor)
         decision = decisions.decide(
             self.request,
             level,
@@ -247,10 +254,96 @@ class Heal:
             )
         return status
 
-    def discard(self, change_set: ChangeSetInfo) -> None:
-        self.durable.step(
-            "delete empty change set", lambda: cfn.delete_change_set(self.cfn(), change_set.id)
+    def discard(self, change_set: ChangeSetInfo, name: str = "delete empty change set") -> None:
+        self.durable.step(name, lambda: cfn.delete_change_set(self.cfn(), change_set.id))
+
+    def with_approval(
+        self, stack: StackInfo, change_set: ChangeSetInfo, fingerprint: str, redactor: Redactor
+    ) -> HealResult:
+        """RequireApproval: ask a person, wait at no cost, and execute only exactly what they
+        approved; a rejection or the deadline deletes the change set (REJECTED)."""
+        timeout = self.settings.approval_timeout_seconds
+        review = self.durable.step(
+            "request approval: review",
+            lambda: Review(
+                Fingerprint=fingerprint,
+                LastUpdated=stack["LastUpdated"],
+                Deadline=(datetime.now(UTC) + timedelta(seconds=timeout)).isoformat(
+                    timespec="seconds"
+                ),
+            ),
         )
+        answer = self.durable.wait_for_person(
+            "approval", lambda callback_id: self.ask(callback_id, review), timeout
+        )
+        said = approval.decision(answer.document, answer.message)
+        if not answer.given:
+            rejected = answer.why == "rejected"
+            self.found.approval = Approval(
+                decision="REJECTED" if rejected else "TIMED_OUT",
+                approver=said["Approver"] if rejected else None,
+                ticket=said.get("Ticket"),
+                comment=said.get("Comment"),
+                fingerprint=fingerprint,
+            )
+            self.discard(change_set, "delete rejected change set")
+            why = (
+                f"rejected by {said['Approver']}"
+                + (f": {said['Comment']}" if "Comment" in said else "")
+                if rejected
+                else f"no approval within {_duration(timeout)} (timed out)"
+            )
+            return self.finish(Outcome.REJECTED, f"{why}; the change set was deleted")
+        self.found.approval = Approval(
+            decision="APPROVED",
+            approver=said["Approver"],
+            ticket=said.get("Ticket"),
+            comment=said.get("Comment"),
+            fingerprint=fingerprint,
+        )
+        recheck = self.durable.step(
+            "re-validate approved change set",
+            lambda: self.recheck(stack, change_set, redactor),
+        )
+        why_not = approval.still_approved(review, recheck)
+        if why_not is not None:
+            return self.finish(
+                Outcome.CHANGE_SET_CREATED,
+                f"approved by {said['Approver']}, but not executed: {why_not}; the change set is "
+                "left for a new review",
+            )
+        started = self.start_execution(stack, change_set)
+        if started["Others"]:
+            return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
+        self.wait_for_execution(stack, change_set)
+        return self.verify(stack, redactor)
+
+    def ask(self, callback_id: str, review: Review) -> None:
+        """Send the approval request (inside the callback's submitter step)."""
+        pending = self.result(Outcome.CHANGE_SET_CREATED, "awaiting approval")
+        message = render.approval_request(pending, self.region, callback_id, review)
+        topic = self.settings.sns_topic_arn
+        if not topic:
+            self.durable.logger.info(
+                "approval requested; no SNS_TOPIC_ARN set, so the request is only logged",
+                extra={"subject": message.subject, "body": message.body, "callback": callback_id},
+            )
+            return
+        sns.publish(aws.sns(self.settings.aws_max_attempts), topic, message)
+
+    def recheck(self, stack: StackInfo, change_set: ChangeSetInfo, redactor: Redactor) -> Recheck:
+        """The change set, its changes' fingerprint, the stack and its other change sets, now."""
+        client = self.cfn()
+        described = cfn.describe_change_set(client, change_set.id, redactor)
+        now = cfn.describe_stack(client, stack["StackId"])
+        summaries = cfn.list_change_sets(client, stack["StackId"])
+        return {
+            "Status": described["Status"],
+            "ExecutionStatus": described["ExecutionStatus"],
+            "Fingerprint": approval.fingerprint(described["Changes"]),
+            "LastUpdated": now["LastUpdated"] if now else "deleted",
+            "Others": decisions.others(summaries, change_set.name),
+        }
 
     def assess(self, stack: StackInfo, change_set: ChangeSetInfo, redactor: Redactor) -> Assessment:
         """Read every change and judge it with the pure risk policy, against every drifted
@@ -269,6 +362,7 @@ class Heal:
                 "Risk": level.value,
                 "RiskReasons": limits.bound_list(reasons),
                 "Changes": len(changes),
+                "Fingerprint": approval.fingerprint(changes),
             }
 
         return self.durable.step("read changes", judge)
@@ -405,6 +499,7 @@ class Heal:
             drifted_resource_count=self.found.drifted_total,
             change_set=self.found.change_set,
             verification=verification,
+            approval=self.found.approval,
         )
 
     def record(self, result: HealResult) -> None:
@@ -451,6 +546,11 @@ class Heal:
     def name(self) -> str:
         """This execution's change set name."""
         return naming.change_set_name(self.settings.change_set_prefix, self.execution)
+
+
+def _duration(seconds: int) -> str:
+    hours, minutes = seconds // 3600, seconds % 3600 // 60
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min {seconds % 60} s"
 
 
 def _count(resources: int) -> str:

@@ -50,7 +50,7 @@ ROLE = "arn:aws:iam::123456789012:role/drift-healer/Healer"
         ({"StackName": "app", "RoleArn": "admin"}, "RoleArn"),
         ({"StackName": "app", "Region": "cn-north-1", "RoleArn": ROLE}, "RoleArn is in"),
         (["app"], "JSON object"),
-        ({"StackName": "app", "RequireApproval": True}, "not supported yet"),
+        ({"StackName": "app", "RequireApproval": True, "DryRun": True}, "contradict"),
     ],
 )
 def test_bad_input_fails_clearly_before_any_aws_call(
@@ -62,7 +62,7 @@ def test_bad_input_fails_clearly_before_any_aws_call(
     run = harness.run(event)
     assert expected in run.error.message
     assert len(run.error.message) < 1000
-    assert run.error.type.endswith(("InvalidRequest", "NotSupported"))
+    assert run.error.type.endswith("InvalidRequest")
     assert healer_calls(harness) == before  # the healer made no AWS call at all
     assert run.notifications == []
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from drift_healer.errors import InvalidRequest, NotSupported
+from drift_healer.errors import InvalidRequest
 from drift_healer.models import PARTITION_REGIONS, SHOWN, HealRequest, _explain, parse_request
 
 FIELDS = ("StackName", "CreateChangeSetOnly", "DryRun", "RequireApproval", "Region", "RoleArn")
@@ -163,8 +163,6 @@ def test_invalid_event_names_the_field_and_the_fix() -> None:
     with pytest.raises(InvalidRequest, match="CreateChangesetOnly: unknown field") as error:
         parse_request({"StackName": "x", "CreateChangesetOnly": True})
     assert "CreateChangeSetOnly" in str(error.value)  # the allowed names are listed
-    with pytest.raises(NotSupported):
-        parse_request({"StackName": "x", "RequireApproval": True})
 
 
 @pytest.mark.parametrize(
@@ -341,7 +339,7 @@ regions = st.sampled_from([(p, r) for p, rs in REGIONS.items() for r in rs])
 
 @st.composite
 def valid_events(draw: st.DrawFn) -> dict[str, Any]:
-    """Events the contract accepts (RequireApproval aside, which is refused as not supported)."""
+    """Events the contract accepts."""
     partition, region = draw(regions)
     name = draw(stack_names)
     event: dict[str, Any] = {"StackName": name}
@@ -355,7 +353,7 @@ def valid_events(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         path, role = draw(role_paths), draw(iam_words)
         event["RoleArn"] = f"arn:{partition}:iam::{draw(accounts)}:role{path}{role}"
-    on = draw(st.sampled_from((None, "CreateChangeSetOnly", "DryRun")))
+    on = draw(st.sampled_from((None, *FLAGS)))
     for flag in FLAGS:
         if flag == on:
             event[flag] = True
@@ -467,9 +465,6 @@ def test_any_json_value_is_a_request_or_a_refusal_that_names_the_field(event: An
     """Never another exception; a refusal names the field; a request is what the event says."""
     try:
         request = parse_request(event)
-    except NotSupported:
-        assert event.get("RequireApproval") is True
-        return
     except InvalidRequest as error:
         message = str(error)
         assert len(message) <= LONGEST

@@ -1,0 +1,59 @@
+"""Approval: what a person approves, and whether it is still that when the answer arrives.
+
+A change set can change meaning between review and execution (CloudFormation re-reads live
+state, someone updates the stack or adds a change set), so an approval is bound to a fingerprint
+of the Changes as they were read, and to the stack's last update; anything different, and the
+approved change is not executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from ..records import Change, Recheck, Review
+
+
+def fingerprint(changes: Sequence[Change]) -> str:
+    """A short, stable hash of the Changes: what the reviewer saw, in the order AWS lists it."""
+    canonical = json.dumps(list(changes), sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def still_approved(review: Review, now: Recheck) -> str | None:
+    """Why the approved change must not run, or None when it is exactly what was reviewed."""
+    if now["Status"] != "CREATE_COMPLETE" or now["ExecutionStatus"] != "AVAILABLE":
+        return f"the change set is no longer available ({now['Status']}/{now['ExecutionStatus']})"
+    if now["Fingerprint"] != review["Fingerprint"]:
+        return (
+            f"its changes are not the ones reviewed (fingerprint {now['Fingerprint']}, reviewed "
+            f"{review['Fingerprint']})"
+        )
+    if now["LastUpdated"] != review["LastUpdated"]:
+        return f"the stack was updated since the review (at {now['LastUpdated']})"
+    if now["Others"]:
+        return f"other change sets appeared on the stack: {', '.join(now['Others'][:10])}"
+    return None
+
+
+def decision(payload: Any, message: str = "") -> dict[str, str]:
+    """The approver's document, bounded: Approver, Ticket and Comment (a rejection's
+    ErrorMessage is its comment unless the document has one). Anything else is ignored."""
+    if isinstance(payload, (str, bytes)):
+        try:
+            payload = json.loads(payload or "{}")
+        except ValueError:
+            payload = {"Comment": payload if isinstance(payload, str) else payload.decode()}
+    if not isinstance(payload, dict):
+        payload = {}
+    if message and not payload.get("Comment"):
+        payload = {**payload, "Comment": message}
+    out = {
+        key: " ".join(str(payload[key]).split())[:256].strip()
+        for key in ("Approver", "Ticket", "Comment")
+        if payload.get(key) not in (None, "")
+    }
+    out.setdefault("Approver", "unknown (the answer named no Approver)")
+    return out

@@ -1,0 +1,74 @@
+"""What an approval is bound to, with plain data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from drift_healer.policy import approval
+from drift_healer.records import Change, Recheck, Review
+
+CHANGES: list[Change] = [
+    {"LogicalResourceId": "Flag", "Action": "Modify", "Replacement": "False"},
+    {"LogicalResourceId": "Queue", "Action": "Modify", "Replacement": "False"},
+]
+REVIEW: Review = {
+    "Fingerprint": approval.fingerprint(CHANGES),
+    "LastUpdated": "2026-12-01T10:00:00+00:00",
+    "Deadline": "2026-12-04T10:00:00+00:00",
+}
+NOW: Recheck = {
+    "Status": "CREATE_COMPLETE",
+    "ExecutionStatus": "AVAILABLE",
+    "Fingerprint": REVIEW["Fingerprint"],
+    "LastUpdated": REVIEW["LastUpdated"],
+    "Others": [],
+}
+
+
+def test_the_fingerprint_is_stable_and_sees_every_change() -> None:
+    assert approval.fingerprint(CHANGES) == approval.fingerprint([dict(c) for c in CHANGES])  # type: ignore[misc]
+    assert approval.fingerprint(CHANGES) != approval.fingerprint(CHANGES[:1])
+    replaced: list[Change] = [{**CHANGES[0], "Replacement": "True"}, CHANGES[1]]
+    assert approval.fingerprint(replaced) != approval.fingerprint(CHANGES)
+    assert approval.fingerprint(CHANGES).startswith("sha256:")
+
+
+def test_exactly_what_was_reviewed_is_still_approved() -> None:
+    assert approval.still_approved(REVIEW, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"ExecutionStatus": "OBSOLETE"}, "no longer available (CREATE_COMPLETE/OBSOLETE)"),
+        ({"Status": "DELETE_COMPLETE"}, "no longer available"),
+        ({"Fingerprint": "sha256:other"}, "not the ones reviewed"),
+        ({"LastUpdated": "2026-12-02T00:00:00+00:00"}, "the stack was updated since the review"),
+        ({"Others": ["release-42"]}, "other change sets appeared on the stack: release-42"),
+    ],
+)
+def test_anything_different_is_not_approved(change: dict[str, Any], why: str) -> None:
+    assert why in str(approval.still_approved(REVIEW, {**NOW, **change}))  # type: ignore[typeddict-item]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message", "expected"),
+    [
+        ('{"Approver": "ana", "Ticket": "CHG-1"}', "", {"Approver": "ana", "Ticket": "CHG-1"}),
+        (b'{"Approver": "ana"}', "", {"Approver": "ana"}),
+        ({"Approver": "bob", "Role": "admin"}, "no", {"Approver": "bob", "Comment": "no"}),
+        (
+            "not json",
+            "",
+            {"Approver": "unknown (the answer named no Approver)", "Comment": "not json"},
+        ),
+        (None, "", {"Approver": "unknown (the answer named no Approver)"}),
+        ({"Approver": "x\n" * 500}, "", {"Approver": ("x " * 128).strip()[:256]}),
+    ],
+)
+def test_the_answer_is_read_bounded_and_on_one_line(
+    payload: Any, message: str, expected: dict[str, str]
+) -> None:
+    assert approval.decision(payload, message) == expected
