@@ -1,121 +1,230 @@
-"""``drift-healer demo``: the whole job in the embedded sandbox, on a virtual clock."""
+"""``drift-healer demo``: a first deployment's story in the embedded sandbox, on a virtual clock.
+
+A stack drifts; it is enrolled by tag while the healer proposes only (HealMode=propose), so the
+first scheduled run leaves a change set for review; the team switches to HealMode=heal, and the
+next scheduled run heals and verifies. Everything runs in this process, in a few seconds.
+"""
 
 from __future__ import annotations
 
 import json
-import logging
-from datetime import timedelta
-from typing import Any
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
-from drift_healer.settings import Settings
-from drift_healer_cli.console import say, timeline
+from drift_healer.settings import FleetSettings, Settings
+from drift_healer_cli import console
+from drift_healer_cli.console import say
+
+if TYPE_CHECKING:
+    from drift_healer_cli.local import LocalRun, LocalRunner
+    from drift_sandbox import Sandbox
+
+STACK = "checkout"
+TAG = "drift-healer"
+GROUP = "drift-healer-schedules"
+Mode = Literal["dry-run", "propose", "heal"]
+
+SIMULATED = """\
+drift-healer demo: a first deployment, from a drifted stack to a healed one.
+
+What is simulated: an emulated AWS account runs inside this process (moto with drift-healer's
+CloudFormation drift extension, account {account}, {region}); no AWS credentials are used and
+nothing leaves this machine. The healer, its durable workflow and the reconciler are the real
+code. The executions run on a virtual clock: the minutes CloudFormation takes to detect drift,
+make a change set and update the stack pass in no time, and each timeline shows them as they
+would pass in AWS."""
+
+
+@dataclass
+class VirtualClock:
+    """The sandbox's clock: the virtual clock of the runner in use, never going back when the
+    next runner takes over (each starts at the wall clock), plus any time the story skips."""
+
+    runner: LocalRunner | None = None
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        if self.runner is None:
+            return datetime.now().astimezone() + self.offset
+        return self.runner.now() + self.offset
+
+    def hand_to(self, runner: LocalRunner, later: timedelta = timedelta(0)) -> None:
+        """``runner`` takes over, ``later`` after now (the next night, say)."""
+        now = self()
+        self.runner = runner
+        self.offset = now + later - runner.now()
+
+    def skip(self, by: timedelta) -> None:
+        self.offset += by
 
 
 def run() -> int:
-    """Sandbox, demo stack, out-of-band drift, the durable heal on a virtual clock, the
-    notification, and an independent check that the stack is in sync."""
+    """The story, section by section; exit code 0 when the stack is healed and verified."""
     from drift_healer_cli.local import LocalRunner
-    from drift_sandbox import Sandbox
-    from drift_sandbox.demo import create_demo_stack, drift_demo_stack
+    from drift_sandbox import ACCOUNT_ID, Sandbox
 
-    for name in ("drift-healer", "drift-healer-reconciler"):  # the timeline tells the story
-        logging.getLogger(name).setLevel(logging.WARNING)
-    holder: list[LocalRunner] = []
-    later = [timedelta(0)]  # lets the independent check finish its own detection
-    with (
-        Sandbox(clock=lambda: holder[0].now() + later[0]) as sandbox,
-        sandbox.environ(),
-    ):
+    began = time.monotonic()
+    clock = VirtualClock()
+    with console.quiet(), Sandbox(clock=clock) as sandbox, sandbox.environ():
+        print(SIMULATED.format(account=ACCOUNT_ID, region=sandbox.region))
         topic = sandbox.client("sns").create_topic(Name="drift-healer")["TopicArn"]
         inbox = sandbox.inbox(topic)
-        healer = Settings(sns_topic_arn=topic, opt_in_tag_key="drift-healer", heal_mode="heal")
-        runner = LocalRunner(healer, skip_time=True)
-        holder.append(runner)
+        _deploy_and_drift(sandbox)
+
+        say("3. drift-healer is deployed", "HealMode=propose, as a first deployment is")
+        print("   Nothing is executed until the team sets HealMode=heal: each scheduled run")
+        print("   proposes a change set and emails the review link.")
+        event = _enrol(sandbox, "propose")
+
+        say("4. The schedule fires at night", "its event starts the healer, which PROPOSES")
+        proposing = LocalRunner(_healer(topic, "propose"), skip_time=True)
         try:
-            say("1. A stack is deployed", "")
-            resources = create_demo_stack(sandbox, "checkout")
-            for logical, physical in resources.items():
-                print(f"   {logical:12} {physical}")
-            say("2. Someone changes it by hand, outside CloudFormation", "")
-            for change in drift_demo_stack(sandbox, resources):
-                print(f"   $ aws {change}")
-            nightly = _enrol(sandbox, "checkout")
-            say("4. The schedule fires: its event starts the healer", json.dumps(nightly))
-            outcome = runner.run(nightly)
-            timeline(outcome.phases)
-            say("5. The notification", "")
-            for note in inbox.messages():
-                print(f"   Subject: {note.subject}")
-                print("   " + note.message.replace("\n", "\n   "))
-            if not outcome.succeeded or outcome.result is None:
-                print(f"\nThe heal FAILED: {outcome.error}")
-                return 1
-            say("6. The result", "")
-            print("   " + json.dumps(_short(outcome.result), indent=2).replace("\n", "\n   "))
-            return _verify(sandbox, outcome.result, later)
+            clock.hand_to(proposing)
+            first = proposing.run(event, name="nightly-1")
         finally:
-            runner.close()
+            proposing.close()
+        _show(first)
+        if not first.succeeded or first.result is None:
+            print(f"\nThe heal FAILED: {first.error}")
+            return 1
+        say("5. The notification the team gets (SNS email)")
+        for note in inbox.messages():
+            console.notification(note.subject, note.message)
+
+        change_set = (first.result.get("ChangeSet") or {}).get("Name", "")
+        event = _switch_to_heal(sandbox, change_set)
+
+        say("7. The next night the schedule fires again", "the healer HEALS")
+        healing = LocalRunner(_healer(topic, "heal"), skip_time=True)
+        try:
+            clock.hand_to(healing, later=timedelta(days=1))
+            second = healing.run(event, name="nightly-2")
+        finally:
+            healing.close()
+        _show(second)
+        for note in inbox.messages():
+            print(f"   notification: {note.subject}")
+        if not second.succeeded or second.result is None:
+            print(f"\nThe heal FAILED: {second.error}")
+            return 1
+        say("8. The result", "the execution's output in full (the README's \"The result\")")
+        console.block(json.dumps(second.result, indent=2))
+        code = _verify(sandbox, second.result, clock)
+    print(f"\n(the whole story took {time.monotonic() - began:.1f} s of real time)")
+    return code
 
 
-def _enrol(sandbox: Any, stack: str) -> dict[str, Any]:
+def _healer(topic: str, mode: Mode) -> Settings:
+    """The healer as the template configures it: opt-in by tag, the deployment's HealMode."""
+    return Settings(sns_topic_arn=topic, opt_in_tag_key=TAG, heal_mode=mode)
+
+
+def _deploy_and_drift(sandbox: Sandbox) -> None:
+    from drift_sandbox.demo import create_demo_stack, drift_demo_stack
+
+    say("1. A stack is deployed", STACK)
+    resources = create_demo_stack(sandbox, STACK)
+    for logical, physical in resources.items():
+        print(f"   {logical:12} {physical}")
+    say("2. Someone changes it by hand, outside CloudFormation", "")
+    for command in drift_demo_stack(sandbox, resources):
+        print(f"   $ {command}")
+
+
+def _enrol(sandbox: Sandbox, mode: Mode) -> dict[str, Any]:
     """Tag the stack, run the reconciler, and return the event of the schedule it made."""
+    print("   The stack's owner enrols it by tag; the reconciler schedules it:")
+    print(
+        f"   $ aws cloudformation update-stack --stack-name {STACK} --use-previous-template "
+        f"--parameters ParameterKey=Env,UsePreviousValue=true --tags Key={TAG},Value=enabled"
+    )
+    sandbox.tag_stack(STACK, {TAG: "enabled"})
+    sandbox.client("scheduler").create_schedule_group(Name=GROUP)
+    return _reconcile(sandbox, mode)
+
+
+def _switch_to_heal(sandbox: Sandbox, change_set: str) -> dict[str, Any]:
+    """The team reviews the proposal, deletes it and lets the healer execute from now on."""
+    say("6. The team reviews the proposal and lets the healer heal from now on", "")
+    print("   They agree with the change set. Rather than execute it by hand, they delete it (the")
+    print("   healer skips a stack while one of its change sets awaits review):")
+    print(
+        f"   $ aws cloudformation delete-change-set --stack-name {STACK} "
+        f"--change-set-name {change_set}"
+    )
+    sandbox.client("cloudformation").delete_change_set(StackName=STACK, ChangeSetName=change_set)
+    print('   Then they set HealMode="heal" in samconfig.toml (parameter_overrides) and redeploy;')
+    print("   the healer and the reconciler now run with HEAL_MODE=heal:")
+    print("   $ sam build && sam deploy")
+    print("   The reconciler rewrites the schedule's event at its next run (hourly), or now:")
+    print("   $ make reconcile")
+    return _reconcile(sandbox, "heal")
+
+
+def _reconcile(sandbox: Sandbox, mode: Mode) -> dict[str, Any]:
+    """Run the reconciler with the deployment's HealMode; show what it wrote and the event the
+    stack's schedule now sends."""
     from drift_healer.reconciler import Reconciler
-    from drift_healer.settings import FleetSettings
     from drift_sandbox import ACCOUNT_ID
 
-    say("3. Its owner enrols it by tag; the reconciler schedules it", "")
-    print(
-        f"   $ aws cloudformation update-stack --stack-name {stack} --use-previous-template "
-        "--tags Key=drift-healer,Value=enabled"
-    )
-    sandbox.tag_stack(stack, {"drift-healer": "enabled"})
-    group = "drift-healer-schedules"
-    sandbox.client("scheduler").create_schedule_group(Name=group)
     region, account = sandbox.region, ACCOUNT_ID
     fleet = FleetSettings(
-        heal_mode="heal",  # the deployment's ceiling; a first deployment proposes only
-        schedule_group=group,
+        heal_mode=mode,
+        schedule_group=GROUP,
         scheduler_role_arn=f"arn:aws:iam::{account}:role/drift-healer/scheduler",
         healer_target_arn=f"arn:aws:lambda:{region}:{account}:function:drift-healer:live",
         schedule_dead_letter_arn=f"arn:aws:sqs:{region}:{account}:schedule-dead-letters",
     )
     result = Reconciler(fleet).run()
-    print(
-        f"   reconciler: {result.enrolled} enrolled stack, {result.created} schedule created, "
-        f"{result.unchanged} unchanged"
+    wrote = ", ".join(
+        f"{count} schedule {what}"
+        for what, count in (
+            ("created", result.created),
+            ("updated", result.updated),
+            ("deleted", result.deleted),
+            ("unchanged", result.unchanged),
+        )
+        if count
     )
+    print(f"   reconciler (HealMode={mode}): {result.enrolled} enrolled stack; {wrote}")
+    if result.created and result.deleted:
+        print("   (the schedule's definition changed: a schedule's name carries a hash of it, so")
+        print("   the updated schedule is written under its new name, then the old one deleted)")
     scheduler = sandbox.client("scheduler")
-    for summary in scheduler.list_schedules(GroupName=group)["Schedules"]:
-        schedule = scheduler.get_schedule(GroupName=group, Name=summary["Name"])
+    for summary in scheduler.list_schedules(GroupName=GROUP)["Schedules"]:
+        schedule = scheduler.get_schedule(GroupName=GROUP, Name=summary["Name"])
         window = schedule["FlexibleTimeWindow"].get("MaximumWindowInMinutes", 0)
         print(f"   schedule {schedule['Name']}")
         print(
             f"     {schedule['ScheduleExpression']} {schedule['ScheduleExpressionTimezone']}, "
             f"within {window} minutes (the start is spread by a hash of the stack ARN)"
         )
-        return dict(sandbox.scheduled_event(group, summary["Name"]))
+        event = dict(sandbox.scheduled_event(GROUP, summary["Name"]))
+        print(f"     its event: {json.dumps(event)}")
+        return event
     raise RuntimeError("the reconciler created no schedule")
 
 
-def _verify(sandbox: Any, result: dict[str, Any], later: list[timedelta]) -> int:
+def _show(run: LocalRun) -> None:
+    """The execution's timeline and outcome."""
+    print("   The execution, phase by phase, on the virtual clock:")
+    console.timeline(run.phases)
+    if run.result is not None:
+        print(f"   outcome {run.result['Outcome']}: {run.result['Reason']}")
+        if run.result["Outcome"] == "CHANGE_SET_CREATED":
+            print("   Nothing was executed: the change set waits for a person's review.")
+
+
+def _verify(sandbox: Sandbox, result: dict[str, Any], clock: VirtualClock) -> int:
     """Check independently of the healer: detect drift again, straight from the sandbox."""
     cfn = sandbox.client("cloudformation")
-    detection = cfn.detect_stack_drift(StackName="checkout")["StackDriftDetectionId"]
-    later[0] += timedelta(hours=1)
+    detection = cfn.detect_stack_drift(StackName=STACK)["StackDriftDetectionId"]
+    clock.skip(timedelta(hours=1))  # lets the detection finish
     status = cfn.describe_stack_drift_detection_status(StackDriftDetectionId=detection)
-    say("7. Independent check", "")
+    say("9. Independent check", "a drift detection of our own, outside the healer")
     print(f"   outcome {result['Outcome']}, stack drift status now {status['StackDriftStatus']}")
     healed = result["Outcome"] == "HEALED" and status["StackDriftStatus"] == "IN_SYNC"
     print("   " + ("healed and verified." if healed else "NOT healed."))
     return 0 if healed else 1
-
-
-def _short(result: dict[str, Any]) -> dict[str, Any]:
-    change_set = result.get("ChangeSet") or {}
-    return {
-        "Outcome": result["Outcome"],
-        "Reason": result["Reason"],
-        "DriftedResources": [r["LogicalResourceId"] for r in result["DriftedResources"]],
-        "ChangeSet": {k: change_set.get(k) for k in ("Name", "Risk")} if change_set else None,
-        "Verification": result["Verification"],
-    }

@@ -4,47 +4,66 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-from datetime import datetime
 from typing import Any
 
-from drift_healer.models import HealRequest
 from drift_healer.settings import Settings
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.profile:
-        os.environ["AWS_PROFILE"] = args.profile
-    # Built unvalidated: the handler validates it, exactly as it validates an invoke's payload.
-    event = HealRequest.model_construct(
-        stack_name=args.stack,
-        dry_run=args.dry_run,
-        create_change_set_only=args.create_change_set_only,
-        region=args.region,
-    ).event()
-    if not args.sandbox:
-        return _heal(event, Settings())
+    """Check what can be checked first (request, settings, profile, region, credentials: a
+    mistake costs one line, not a sandbox or an execution), then heal. Failures are raised for
+    main() to explain (drift_healer_cli.errors)."""
+    from drift_healer_cli import checks, errors
 
-    from drift_sandbox import Sandbox, Timing
-    from drift_sandbox.demo import create_demo_stack, drift_demo_stack
+    event = checks.request(args)
+    settings = Settings()
+    errors.forget_phases()
+    try:
+        if not args.sandbox:
+            checks.aws_setup(args)
+            return _heal(event, settings)
 
-    brisk = Timing(detection_base=2, detection_per_resource=0.5, change_set_creation=3)
-    with Sandbox(server=True, timing=brisk) as sandbox, sandbox.environ():
-        drift_demo_stack(sandbox, create_demo_stack(sandbox, args.stack))
-        print(f"sandbox at {sandbox.endpoint_url}: drifted demo stack {args.stack!r} created")
-        return _heal(event, Settings())
+        from botocore.exceptions import ClientError
+
+        from drift_sandbox import DEFAULT_REGION, Sandbox, Timing
+        from drift_sandbox.demo import create_demo_stack, drift_demo_stack
+
+        # Seconds, not minutes: a sandbox heal shows every phase and its polls in ~20 s.
+        brisk = Timing(
+            detection_base=1,
+            detection_per_resource=0.25,
+            change_set_creation=2,
+            execution_base=5,
+            execution_per_change=1,
+        )
+        region = args.region or DEFAULT_REGION
+        with Sandbox(server=True, timing=brisk, region=region) as sandbox, sandbox.environ():
+            try:
+                drift_demo_stack(sandbox, create_demo_stack(sandbox, args.stack))
+            except ClientError as refused:
+                raise errors.CliError(
+                    errors.Exit.USAGE,
+                    f"the sandbox could not create a demo stack named {args.stack!r}: "
+                    f"{refused.response.get('Error', {}).get('Message', refused)}",
+                    "choose another STACK name (letters, digits and hyphens)",
+                ) from refused
+            print(f"sandbox at {sandbox.endpoint_url}: drifted demo stack {args.stack!r} created")
+            return _heal(event, settings)
+    except KeyboardInterrupt as interrupt:
+        raise errors.interrupted(
+            args.stack, settings.change_set_prefix, args.sandbox
+        ) from interrupt
 
 
 def _heal(event: dict[str, Any], settings: Settings) -> int:
-    from drift_healer_cli.local import LocalRunner, Phase
+    from drift_healer_cli import console
+    from drift_healer_cli.errors import reached
+    from drift_healer_cli.local import LocalRunner
 
     runner = LocalRunner(settings, skip_time=False)
-    started = datetime.now().astimezone()
-
-    def progress(phase: Phase) -> None:
-        elapsed = (datetime.now().astimezone() - started).total_seconds()
-        print(f"  [{elapsed:6.0f}s] {phase.name}", flush=True)
+    # Each poll: phase, CloudFormation's status, elapsed time (a live line on a terminal);
+    # reached: what Ctrl-C reports (drift_healer_cli.errors.interrupted).
+    progress = console.Progress(then=reached)
 
     print(f"healing {event['StackName']} (waits are real: CloudFormation takes its time)")
     try:
@@ -52,7 +71,11 @@ def _heal(event: dict[str, Any], settings: Settings) -> int:
     finally:
         runner.close()
     if not outcome.succeeded:
-        print(f"FAILED: {outcome.error}", file=sys.stderr)
-        return 1
+        from drift_healer_cli.errors import heal_failed
+
+        failure = outcome.error
+        raise heal_failed(failure.type, failure.message) if failure else heal_failed("Unknown", "")
+    console.notifications(outcome, settings.sns_topic_arn)
+    console.say("The result", "")
     print(json.dumps(outcome.result, indent=2))
     return 0

@@ -7,16 +7,24 @@ durable testing SDK), which the Lambda artifact never contains.
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_durable_execution_sdk_python.lambda_service import ErrorObject
+from aws_durable_execution_sdk_python.serdes import ExtendedTypeSerDes
+
 from drift_healer.handler import build_handler
+from drift_healer.models import Message
 from drift_healer.settings import Settings
+from drift_healer_cli import console
 
 try:
+    from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
     from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 except ImportError as missing:  # pragma: no cover - depends on how it was installed
     raise SystemExit(
@@ -26,6 +34,11 @@ except ImportError as missing:  # pragma: no cover - depends on how it was insta
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 _TIMEOUT = 7 * 24 * 3600
+#: The healer's logger (Powertools, named after its service): notifications that are not
+#: published (no SNS_TOPIC_ARN, or the publish failed) are logged there with subject and body.
+_HEALER_LOGGER = "drift-healer"
+#: How the durable SDK stores results and states: JSON in its own typed envelope.
+_SERDES: ExtendedTypeSerDes[Any] = ExtendedTypeSerDes()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,21 @@ class Phase:
     def size(self) -> int:
         """Bytes of the checkpointed result."""
         return len(self.result.encode()) if self.result else 0
+
+    @property
+    def running(self) -> bool:
+        return self.ended is None
+
+    def state(self) -> Any:
+        """The checkpointed result decoded (the SDK stores it in its own typed envelope); for a
+        poll, ``{"value": <what CloudFormation last answered>, "errors": n, "error": "..."}``.
+        None when nothing is stored yet or it cannot be read."""
+        if not self.result:
+            return None
+        try:
+            return _SERDES.deserialize(self.result)
+        except Exception:
+            return None
 
 
 @dataclass(frozen=True)
@@ -64,6 +92,9 @@ class LocalRun:
     result: dict[str, Any] | None
     error: Failure | None
     phases: list[Phase]
+    #: The notifications the heal logged instead of publishing (no SNS_TOPIC_ARN, or the
+    #: publish failed), in order: what a local run has to show of them.
+    notifications: list[Message] = field(default_factory=list)
 
     def phase(self, name: str) -> Phase:
         """The operation named ``name`` (KeyError if the execution had none)."""
@@ -92,33 +123,112 @@ class LocalRunner:
         self,
         event: object,
         progress: Callable[[Phase], None] | None = None,
-        poll_seconds: float = 2.0,
-        name: str = "local",
+        poll_seconds: float = 0.5,
+        name: str | None = None,
+        quiet: bool | None = None,
     ) -> LocalRun:
-        """Run one execution to its end; ``progress`` hears of each new phase as it starts."""
-        arn = self._runner.run_async(
-            input=json.dumps(event), execution_timeout=_TIMEOUT, execution_name=name
+        """Run one execution to its end.
+
+        ``progress`` hears of every phase: every ``poll_seconds`` while it runs (each poll's
+        checkpointed state included), and once more when it has ended, the last ones included;
+        if it has an ``end()`` method, that is called when the run is over (or interrupted).
+        ``name``: the execution's name (default: ``heal-<stack>-<time>``). ``quiet`` (default:
+        when ``progress`` is given, since a person watches that) keeps the healer's INFO log
+        lines and metrics off the output unless ``console.verbose``."""
+        if quiet is None:
+            quiet = progress is not None
+        try:
+            with console.quiet(quiet), _Notes() as notes:
+                arn = self._start(event, name or _execution_name(event, self.now()))
+                notes.execution_arn = arn
+                result, phases = self._wait(arn, progress, poll_seconds)
+        finally:
+            _end(progress)
+        return _local_run(result, phases, notes.messages)
+
+    # ------------------------------------------------------------------- a person's answer
+    def start(self, event: object, name: str | None = None) -> str:
+        """Start an execution and return its ARN at once: for one that will wait for a person
+        (RequireApproval); ``callback``, ``answer`` and ``finish`` do the rest."""
+        return self._start(event, name or _execution_name(event, self.now()))
+
+    def callback(self, arn: str, name: str = "approval", timeout: float = 120) -> str:
+        """The id of the callback the execution waits on, once it waits (its approval)."""
+        # the SDK names the callback of wait_for_callback(name=...) "<name> create callback id"
+        callback = f"{name} create callback id"
+        return str(self._runner.wait_for_callback(arn, name=callback, timeout=int(timeout)))
+
+    def answer(self, callback_id: str, approve: bool, document: dict[str, str]) -> None:
+        """Answer as SendDurableExecutionCallbackSuccess (the document as its result) or
+        -Failure (the document as its ErrorData, the comment as its ErrorMessage) would."""
+        data = json.dumps(document)
+        if approve:
+            self._runner.send_callback_success(callback_id, data.encode())
+            return
+        error = ErrorObject(
+            message=document.get("Comment", "rejected"),
+            type="Rejected",
+            data=data,
+            stack_trace=None,
         )
+        self._runner.send_callback_failure(callback_id, error)
+
+    def finish(
+        self,
+        arn: str,
+        progress: Callable[[Phase], None] | None = None,
+        poll_seconds: float = 0.5,
+    ) -> LocalRun:
+        """Wait for a started execution's end (see ``start``)."""
+        try:
+            result, phases = self._wait(arn, progress, poll_seconds)
+        finally:
+            _end(progress)
+        return _local_run(result, phases, [])
+
+    def _wait(
+        self, arn: str, progress: Callable[[Phase], None] | None, poll_seconds: float
+    ) -> tuple[Any, list[Phase]]:
+        """Wait for the execution's end, reporting its phases meanwhile and the last ones then."""
         done = threading.Event()
+        shown: dict[str, Phase] = {}
+        reporter: threading.Thread | None = None
         if progress is not None:
-            threading.Thread(
-                target=self._report, args=(arn, progress, poll_seconds, done), daemon=True
-            ).start()
+            reporter = threading.Thread(
+                target=self._report, args=(arn, progress, poll_seconds, done, shown), daemon=True
+            )
+            reporter.start()
         try:
             result = self._runner.wait_for_result(arn, timeout=_TIMEOUT)
         finally:
             done.set()
+            if reporter is not None:
+                reporter.join(timeout=poll_seconds + 5)
         phases = [_phase(op) for op in result.get_all_operations() if op.name]
         phases.sort(key=lambda p: p.started or _EPOCH)
-        if result.status.name == "SUCCEEDED":
-            return LocalRun(True, json.loads(result.result or "null"), None, phases)
-        error = result.error
-        failure = (
-            Failure(str(error.type), str(error.message))
-            if error
-            else Failure("Unknown", "unknown error")
+        if progress is not None:
+            _tell(phases, shown, progress)  # the last steps, and how each wait ended
+        return result, phases
+
+    def _start(self, event: object, name: str) -> str:
+        """Start the execution under ``name``. The runner's own run_async gives every execution
+        the same placeholder invocation id (``inv-12345678-…``), which ends up in the execution
+        ARN, the logs and the change set's description; this names it after the heal instead."""
+        started = self._runner._executor.start_execution(
+            StartDurableExecutionInput(
+                account_id="123456789012",
+                function_name="drift-healer",
+                function_qualifier="$LATEST",
+                execution_name=name,
+                execution_timeout_seconds=_TIMEOUT,
+                execution_retention_period_days=7,
+                invocation_id=name,
+                input=json.dumps(event),
+            )
         )
-        return LocalRun(False, None, failure, phases)
+        if started.execution_arn is None:  # pragma: no cover - the runner always makes one
+            raise RuntimeError("the local durable runner started no execution")
+        return started.execution_arn
 
     def _report(
         self,
@@ -126,21 +236,99 @@ class LocalRunner:
         progress: Callable[[Phase], None],
         poll_seconds: float,
         done: threading.Event,
+        shown: dict[str, Phase],
     ) -> None:
-        seen: set[str] = set()
         while not done.wait(poll_seconds):
             try:
-                events = self._runner.get_execution_history(arn).events
+                phases = self._live_phases(arn)
             except Exception:
-                continue
-            for event in events:
-                name = getattr(event, "name", None)
-                if name and name not in seen:
-                    seen.add(name)
-                    progress(Phase(name, None, None, 0))
+                continue  # the execution is not readable yet: next time
+            _tell(phases, shown, progress)
+
+    def _live_phases(self, arn: str) -> list[Phase]:
+        """The execution's operations as they are now, a pending poll's last state included
+        (the history's events do not carry it; the runner's execution does, as
+        GetDurableExecutionState would in Lambda)."""
+        execution = self._runner._executor.get_execution(arn)
+        phases = [
+            Phase(
+                op.name,
+                op.start_timestamp,
+                op.end_timestamp,
+                op.step_details.attempt if op.step_details else 0,
+                op.step_details.result if op.step_details else None,
+            )
+            for op in list(execution.operations)
+            if op.name and op.operation_type.value != "EXECUTION"
+        ]
+        phases.sort(key=lambda p: p.started or _EPOCH)
+        return phases
 
     def close(self) -> None:
         self._runner.close()  # type: ignore[no-untyped-call]
+
+
+def _local_run(result: Any, phases: list[Phase], messages: list[Any]) -> LocalRun:
+    """What the runner's result says, as a LocalRun."""
+    if result.status.name == "SUCCEEDED":
+        return LocalRun(True, json.loads(result.result or "null"), None, phases, messages)
+    error = result.error
+    failure = (
+        Failure(str(error.type), str(error.message))
+        if error
+        else Failure("Unknown", "unknown error")
+    )
+    return LocalRun(False, None, failure, phases, messages)
+
+
+def _tell(
+    phases: Iterable[Phase], shown: dict[str, Phase], progress: Callable[[Phase], None]
+) -> None:
+    """Report what changed since last time, and the running phase again (its clock ticks)."""
+    for phase in phases:
+        if shown.get(phase.name) != phase or phase.running:
+            shown[phase.name] = phase
+            progress(phase)
+
+
+def _end(progress: Callable[[Phase], None] | None) -> None:
+    end = getattr(progress, "end", None)
+    if callable(end):
+        end()
+
+
+def _execution_name(event: object, now: datetime) -> str:
+    """``heal-<stack name>-<UTC time>``: what the execution is, at a glance."""
+    stack = event.get("StackName") if isinstance(event, dict) else None
+    text = str(stack or "stack")
+    if text.startswith("arn:") and "/" in text:
+        text = text.split("/")[1]  # arn:…:stack/NAME/ID
+    safe = re.sub(r"[^A-Za-z0-9-]+", "-", text).strip("-")[:64] or "stack"
+    return f"heal-{safe}-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+class _Notes(logging.Filter):
+    """Collects the notifications this execution logged (subject and body) from the healer's
+    logger while a run lasts; every record goes on as it was."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.execution_arn = ""
+        self.messages: list[Message] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        subject, body = getattr(record, "subject", None), getattr(record, "body", None)
+        mine = getattr(record, "executionArn", None) == self.execution_arn
+        if mine and isinstance(subject, str) and isinstance(body, str):
+            self.messages.append(Message(subject=subject, body=body, attributes={}))
+        return True
+
+    def __enter__(self) -> _Notes:
+        logging.getLogger(_HEALER_LOGGER).addFilter(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        logging.getLogger(_HEALER_LOGGER).removeFilter(self)
 
 
 def _phase(op: Any) -> Phase:

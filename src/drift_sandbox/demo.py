@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 DEMO_TEMPLATE = """
@@ -40,6 +41,7 @@ Resources:
 
 def create_demo_stack(sandbox: Any, name: str) -> dict[str, str]:
     """Create the demo stack; returns physical ids by logical id."""
+    quiet_server_log()
     cfn = sandbox.client("cloudformation")
     cfn.create_stack(StackName=name, TemplateBody=DEMO_TEMPLATE)
     resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
@@ -47,18 +49,31 @@ def create_demo_stack(sandbox: Any, name: str) -> dict[str, str]:
 
 
 def drift_demo_stack(sandbox: Any, resources: dict[str, str]) -> list[str]:
-    """Make the out-of-band changes an on-call engineer makes at 3 a.m.; returns what was done."""
-    sandbox.client("ssm").put_parameter(
-        Name=resources["FeatureFlag"], Value="on", Type="String", Overwrite=True
-    )
+    """Make the out-of-band changes an on-call engineer makes at 3 a.m.; returns them as the
+    AWS CLI commands that make them, each with what the template says."""
+    flag, queue, topic = resources["FeatureFlag"], resources["Orders"], resources["Alerts"]
+    sandbox.client("ssm").put_parameter(Name=flag, Value="on", Type="String", Overwrite=True)
     sandbox.client("sqs").set_queue_attributes(
-        QueueUrl=resources["Orders"], Attributes={"VisibilityTimeout": "5"}
+        QueueUrl=queue, Attributes={"VisibilityTimeout": "5"}
     )
     sandbox.client("sns").set_topic_attributes(
-        TopicArn=resources["Alerts"], AttributeName="DisplayName", AttributeValue="tmp"
+        TopicArn=topic, AttributeName="DisplayName", AttributeValue="tmp"
     )
     return [
-        f"ssm put-parameter {resources['FeatureFlag']} = on (template: off)",
-        "sqs set-queue-attributes Orders VisibilityTimeout = 5 (template: 60)",
-        "sns set-topic-attributes Alerts DisplayName = tmp (template: Checkout alerts)",
+        f"aws ssm put-parameter --name {flag} --value on --type String --overwrite"
+        "   # template: off",
+        f"aws sqs set-queue-attributes --queue-url {queue} --attributes VisibilityTimeout=5"
+        "   # template: 60",
+        f"aws sns set-topic-attributes --topic-arn {topic} --attribute-name DisplayName "
+        "--attribute-value tmp   # template: Checkout alerts",
     ]
+
+
+def quiet_server_log() -> None:
+    """The sandbox server (moto's, on werkzeug) logs every request at INFO on stderr, whatever
+    the process configured, unless its logger has a level: give it the process's (the root
+    logger's). A demo then shows no access log, and one that logs at DEBUG (drift-healer
+    --debug) shows it. A level someone set on the werkzeug logger is kept."""
+    server_log = logging.getLogger("werkzeug")
+    if server_log.level == logging.NOTSET:
+        server_log.setLevel(logging.getLogger().getEffectiveLevel())
