@@ -25,13 +25,18 @@ from drift_healer_cli import console
 
 try:
     from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
-    from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
+    from aws_durable_execution_sdk_python_testing.runner import (
+        DurableFunctionTestRunner,
+        _get_callback_id_from_events,
+    )
 except ImportError as missing:  # pragma: no cover - depends on how it was installed
     raise SystemExit(
         "running locally needs the durable testing SDK: pip install 'drift-healer[local]'"
     ) from missing
 
 
+#: Answers an approval request: (approve, the document: Approver, Ticket, Comment).
+Decide = Callable[[Message | None], tuple[bool, dict[str, str]]]
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 _TIMEOUT = 7 * 24 * 3600
 #: The healer's logger (Powertools, named after its service): notifications that are not
@@ -126,6 +131,7 @@ class LocalRunner:
         poll_seconds: float = 0.5,
         name: str | None = None,
         quiet: bool | None = None,
+        decide: Decide | None = None,
     ) -> LocalRun:
         """Run one execution to its end.
 
@@ -134,13 +140,17 @@ class LocalRunner:
         if it has an ``end()`` method, that is called when the run is over (or interrupted).
         ``name``: the execution's name (default: ``heal-<stack>-<time>``). ``quiet`` (default:
         when ``progress`` is given, since a person watches that) keeps the healer's INFO log
-        lines and metrics off the output unless ``console.verbose``."""
+        lines and metrics off the output unless ``console.verbose``. ``decide`` answers an
+        approval the execution asks for (RequireApproval): it gets the request the heal sent and
+        returns (approve, the answer's document)."""
         if quiet is None:
             quiet = progress is not None
         try:
             with console.quiet(quiet), _Notes() as notes:
                 arn = self._start(event, name or _execution_name(event, self.now()))
                 notes.execution_arn = arn
+                if decide is not None:
+                    self._ask(arn, decide, notes, progress, poll_seconds)
                 result, phases = self._wait(arn, progress, poll_seconds)
         finally:
             _end(progress)
@@ -185,6 +195,36 @@ class LocalRunner:
         finally:
             _end(progress)
         return _local_run(result, phases, [])
+
+    def _ask(
+        self,
+        arn: str,
+        decide: Decide,
+        notes: _Notes,
+        progress: Callable[[Phase], None] | None,
+        poll_seconds: float,
+    ) -> None:
+        """Until the execution waits for an approval (or ends without one), show its phases;
+        then hand the request to ``decide`` and send its answer."""
+        shown: dict[str, Phase] = {}
+        name = "approval create callback id"  # the SDK's name for wait_for_callback's callback
+        while True:
+            execution = self._runner._executor.get_execution(arn)
+            if progress is not None:
+                _tell(self._live_phases(arn), shown, progress)
+            if execution.is_complete:
+                return
+            events = self._runner.get_execution_history(arn).events
+            callback_id = _get_callback_id_from_events(events, name)
+            if callback_id:
+                break
+            threading.Event().wait(poll_seconds)
+        _end(progress)
+        requests = [m for m in notes.messages if "approval needed" in m.subject]
+        # answered here: not a notification left to print at the end
+        notes.messages[:] = [m for m in notes.messages if m not in requests]
+        approve, document = decide(requests[-1] if requests else None)
+        self.answer(callback_id, approve, document)
 
     def _wait(
         self, arn: str, progress: Callable[[Phase], None] | None, poll_seconds: float

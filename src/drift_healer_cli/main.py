@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--create-change-set-only", action="store_true", help="stop once the change set exists"
     )
+    mode.add_argument(
+        "--yes",
+        action="store_true",
+        help="execute a LOW risk change set without asking (default: show the plan and ask; "
+        "without a terminal, only propose)",
+    )
     heal.add_argument("--region", help="region of the stack (default: your AWS config)")
     heal.add_argument("--profile", help="AWS profile to use (default: AWS_PROFILE, or default)")
     heal.add_argument(

@@ -39,11 +39,17 @@ Resources:
 """
 
 
-def create_demo_stack(sandbox: Any, name: str) -> dict[str, str]:
-    """Create the demo stack; returns physical ids by logical id."""
+def create_demo_stack(
+    sandbox: Any, name: str, tags: dict[str, str] | None = None
+) -> dict[str, str]:
+    """Create the demo stack (with these stack tags); returns physical ids by logical id."""
     quiet_server_log()
     cfn = sandbox.client("cloudformation")
-    cfn.create_stack(StackName=name, TemplateBody=DEMO_TEMPLATE)
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=DEMO_TEMPLATE,
+        Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+    )
     resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
     return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
 

@@ -287,7 +287,7 @@ def test_ctrl_c_after_the_change_set_was_made_says_what_to_check(env: dict[str, 
         detection_base=0, detection_per_resource=0, change_set_creation=60, execution_base=60
     )
     with Sandbox(server=True, timing=slow_change_set) as sandbox:
-        drift_demo_stack(sandbox, create_demo_stack(sandbox, "app"))
+        drift_demo_stack(sandbox, create_demo_stack(sandbox, "app", {"drift-healer": "enabled"}))
         heal = subprocess.Popen(
             [sys.executable, "-m", "drift_healer_cli.main", "heal", "app"],
             env={**env, **sandbox.environment(), "POLL_INITIAL_SECONDS": "1"},
