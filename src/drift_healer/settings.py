@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     aws_max_attempts: int = Field(default=3, ge=1)
     #: Durable retries of a failed step (with backoff, costs nothing while waiting).
     step_max_attempts: int = Field(default=6, ge=1)
+    #: Which heals ask a person instead of deciding alone (as if the event said
+    #: RequireApproval): none; high (a change set that would otherwise only be proposed: HIGH
+    #: risk, or after a partial detection); all (every change set). Under the HEAL_MODE ceiling.
+    approval_for: Literal["none", "high", "all"] = "none"
     #: How long a RequireApproval heal waits for a person (72 hours); then the change set is
     #: deleted and the heal ends REJECTED. Must fit the function's ExecutionTimeout.
     approval_timeout_seconds: int = Field(default=72 * 3600, ge=1)

@@ -144,7 +144,12 @@ class Heal:
         self.found.change_set = change_set.model_copy(
             update={"risk": level, "risk_reasons": assessment["RiskReasons"]}
         )
-        if self.request.require_approval:
+        if decisions.asks_a_person(
+            self.request,
+            self.settings.approval_for,
+            level,
+            None if unchecked is None else unchecked.describe(),
+        ):
             return self.with_approval(stack, change_set, assessment["Fingerprint"], redactor)
         decision = decisions.decide(
             self.request,

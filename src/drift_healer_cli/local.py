@@ -29,6 +29,7 @@ try:
         DurableFunctionTestRunner,
         _get_callback_id_from_events,
     )
+    from aws_durable_execution_sdk_python_testing.web.server import WebServer, WebServiceConfig
 except ImportError as missing:  # pragma: no cover - depends on how it was installed
     raise SystemExit(
         "running locally needs the durable testing SDK: pip install 'drift-healer[local]'"
@@ -117,6 +118,7 @@ class LocalRunner:
         self._runner = DurableFunctionTestRunner(
             handler=build_handler(settings), skip_time=skip_time, region=region
         )
+        self._servers: list[WebServer] = []
 
     def now(self) -> datetime:
         """The runner's clock: virtual when skipping time, else the wall clock. (The testing SDK
@@ -304,7 +306,23 @@ class LocalRunner:
         phases.sort(key=lambda p: p.started or _EPOCH)
         return phases
 
+    def serve(self) -> str:
+        """Serve this runner's executions over the Lambda durable-execution API on 127.0.0.1
+        (the testing SDK's web server), so that any AWS client, ``drift-healer approve`` among
+        them, can read their history and answer their callbacks; returns the endpoint URL."""
+        server = WebServer(
+            WebServiceConfig(host="127.0.0.1", port=0, log_level=logging.WARNING),
+            self._runner._executor,
+        )
+        self._servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        host, port = server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
     def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
         self._runner.close()  # type: ignore[no-untyped-call]
 
 

@@ -29,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from drift_healer_cli import demo
 
             return demo.run()
+        if args.command in ("approve", "reject"):
+            from drift_healer_cli import approve
+
+            return approve.run(args, approve=args.command == "approve")
         from drift_healer_cli import heal as heal_command
 
         return heal_command.run(args)
@@ -88,6 +92,28 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="use the embedded sandbox (a drifted demo stack named STACK is created first)",
     )
+    for verb, effect in (
+        ("approve", "execute the change set it shows, if it is still exactly what was reviewed"),
+        ("reject", "delete its change set (the heal ends REJECTED)"),
+    ):
+        answer = commands.add_parser(
+            verb,
+            parents=[common],
+            help=f"answer a heal that waits for approval: {verb} ({effect})",
+            description=f"{verb.capitalize()} a RequireApproval heal: {effect}. Your AWS identity "
+            "is recorded as the approver; IAM decides whether you may (ApproverPolicyArn).",
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        answer.add_argument("execution", metavar="EXECUTION", help="the durable execution's ARN")
+        answer.add_argument("--ticket", help="the change ticket, recorded with the answer")
+        answer.add_argument("--comment", help="why, recorded with the answer")
+        answer.add_argument("--region", help="default: the execution ARN's region")
+        answer.add_argument("--profile", help="AWS profile to use")
+        answer.add_argument(
+            "--endpoint-url",
+            help="the Lambda API to call (a local run prints its own); default: AWS",
+        )
     return parser
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from drift_healer_cli.local import LocalRun, LocalRunner
+from drift_healer_cli.main import main
 from tests.support import Harness, colleague_change_set
 
 APPROVER = {"Approver": "arn:aws:sts::123456789012:assumed-role/oncall/ana", "Ticket": "CHG-42"}
@@ -17,12 +18,19 @@ APPROVER = {"Approver": "arn:aws:sts::123456789012:assumed-role/oncall/ana", "Ti
 class Pending:
     """A RequireApproval execution waiting for its callback."""
 
-    def __init__(self, harness: Harness, **settings: Any) -> None:
+    def __init__(
+        self,
+        harness: Harness,
+        event: dict[str, Any] | None = None,
+        **settings: Any,
+    ) -> None:
         self.harness = harness
         self.inbox = harness.sandbox.inbox(harness.topic_arn)
         self.runner = LocalRunner(harness.settings(**settings), skip_time=True)
         harness.runners.append(self.runner)
-        self.arn = self.runner.start({"StackName": "app", "RequireApproval": True}, name="ask")
+        self.arn = self.runner.start(
+            event or {"StackName": "app", "RequireApproval": True}, name="ask"
+        )
         self.callback_id = self.runner.callback(self.arn)
         [self.request] = self.inbox.messages()
 
@@ -133,3 +141,74 @@ def test_the_deployments_ceiling_turns_an_approval_into_a_proposal(harness: Harn
     assert run.outcome == "CHANGE_SET_CREATED"
     assert "lowered from heal to propose" in run.result["Reason"]
     assert json.dumps(run.result["Approval"]) == "null"
+
+
+# ------------------------------------------------------------------------------- the CLI
+def test_drift_healer_approve_answers_over_the_lambda_api(
+    pending: Pending, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``drift-healer approve`` finds the pending approval in the execution's history and
+    answers it through the Lambda durable-execution API (here the local runner's), recording
+    the caller's AWS identity."""
+    endpoint = pending.runner.serve()
+    with pending.harness.sandbox.environ():
+        code = main(["approve", pending.arn, "--endpoint-url", endpoint, "--ticket", "CHG-9"])
+    assert code == 0, capsys.readouterr().err
+    run = pending.runner.finish(pending.arn)
+    result = run.result
+    assert result is not None and result["Outcome"] == "HEALED"
+    assert result["Approval"]["Ticket"] == "CHG-9"
+    assert result["Approval"]["Approver"].startswith("arn:aws:")  # STS: who called
+    with pending.harness.sandbox.environ():
+        again = main(["approve", pending.arn, "--endpoint-url", endpoint])
+    assert again == 2
+    assert "waits for no approval" in capsys.readouterr().err
+
+
+def test_drift_healer_reject_deletes_the_change_set(
+    pending: Pending, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint = pending.runner.serve()
+    with pending.harness.sandbox.environ():
+        code = main(["reject", pending.arn, "--endpoint-url", endpoint, "--comment", "freeze"])
+    assert code == 0, capsys.readouterr().err
+    result = pending.runner.finish(pending.arn).result
+    assert result is not None and result["Outcome"] == "REJECTED"
+    assert result["Reason"].endswith(": freeze; the change set was deleted")
+    assert pending.harness.change_sets() == []
+
+
+# ------------------------------------------------------------------------------- the deployment
+def test_approval_for_high_asks_instead_of_only_proposing(harness: Harness) -> None:
+    """APPROVAL_FOR=high: a HIGH risk change set (here a phantom replacement) waits for a
+    person instead of only being proposed; the person sees why it is HIGH."""
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.phantom_change("app", "Bucket", replacement="True")
+    waiting = Pending(harness, {"StackName": "app"}, approval_for="high")
+    assert "Risk:       HIGH" in waiting.request.message
+    run = waiting.answer(False, Approver="ana", Comment="a replacement? no")
+    assert run.result is not None and run.result["Outcome"] == "REJECTED"
+
+
+def test_approval_for_high_still_heals_low_risk_alone(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    assert harness.run({"StackName": "app"}, approval_for="high").outcome == "HEALED"
+
+
+def test_approval_for_all_asks_even_for_low_risk(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    waiting = Pending(harness, {"StackName": "app"}, approval_for="all")
+    assert "(LOW risk)" in waiting.request.message
+    assert waiting.answer(True, **APPROVER).result["Outcome"] == "HEALED"  # type: ignore[index]
+
+
+def test_approval_for_all_never_asks_for_a_proposal(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    run = harness.run({"StackName": "app", "CreateChangeSetOnly": True}, approval_for="all")
+    assert run.outcome == "CHANGE_SET_CREATED" and run.notifications[0].attributes["outcome"] == (
+        "CHANGE_SET_CREATED"
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..models import HealRequest, Risk
+from ..models import HealMode, HealRequest, Risk
 from ..records import ChangeSetSummary
 from .states import in_flight
 
@@ -77,4 +77,19 @@ def kept_for(other_change_sets: list[str]) -> str:
         + (f" and {more} more" if more > 0 else "")
         + "); executing would make CloudFormation delete them. Execute or delete them first, "
         "or execute this one by hand after review"
+    )
+
+
+def asks_a_person(
+    request: HealRequest, approval_for: str, level: Risk, unchecked: str | None
+) -> bool:
+    """Whether this heal waits for an approval: asked by the event, or by the deployment for
+    every change set (``all``) or for those it would not execute alone (``high``). A request
+    capped below heal (propose, dry run) never asks: it executes nothing anyway."""
+    if request.require_approval:
+        return True
+    if request.heal_mode is not HealMode.HEAL:
+        return False
+    return approval_for == "all" or (
+        approval_for == "high" and (level is not Risk.LOW or unchecked is not None)
     )

@@ -1,0 +1,106 @@
+"""``drift-healer approve|reject EXECUTION``: answer a heal that waits for a person.
+
+It finds the execution's pending approval in its history (GetDurableExecutionHistory) and sends
+SendDurableExecutionCallbackSuccess or -Failure, with the caller's AWS identity as the approver:
+the document records who answered, IAM decides who may (the template's ApproverPolicyArn).
+Works against a deployed function, and against a local run (``--endpoint-url``, which
+``drift-healer heal --sandbox`` prints while it waits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from drift_healer_cli.errors import CliError, Exit
+
+#: What the SDK names the callback of the heal's wait_for_callback(name="approval").
+APPROVAL = "approval create callback id"
+_ENDED = ("CallbackSucceeded", "CallbackFailed", "CallbackTimedOut")
+
+
+def run(args: argparse.Namespace, approve: bool) -> int:
+    execution: str = args.execution
+    if args.profile:
+        os.environ["AWS_PROFILE"] = args.profile  # what every client below reads
+    region = args.region or _region_of(execution)
+    client = boto3.client("lambda", region_name=region, endpoint_url=args.endpoint_url)
+    callback_id = pending_approval(client, execution)
+    document = {"Approver": caller(region), "Ticket": args.ticket, "Comment": args.comment}
+    answer = {k: v for k, v in document.items() if v}
+    if approve:
+        client.send_durable_execution_callback_success(
+            CallbackId=callback_id, Result=json.dumps(answer).encode()
+        )
+    else:
+        client.send_durable_execution_callback_failure(
+            CallbackId=callback_id,
+            Error={
+                "ErrorMessage": args.comment or "rejected",
+                "ErrorType": "Rejected",
+                "ErrorData": json.dumps(answer),
+            },
+        )
+    verb = "approved" if approve else "rejected"
+    print(f"{verb} as {answer['Approver']}: the heal goes on (make history EXECUTION=<arn>)")
+    return 0
+
+
+def pending_approval(client: Any, execution: str) -> str:
+    """The id of the approval the execution waits for; CliError when it waits for none."""
+    started: dict[str, str] = {}
+    ended: set[str] = set()
+    try:
+        marker: str | None = None
+        while True:
+            page = client.get_durable_execution_history(
+                DurableExecutionArn=execution, **({"Marker": marker} if marker else {})
+            )
+            for event in page.get("Events", []):
+                kind = event.get("EventType")
+                if kind == "CallbackStarted" and event.get("Name") == APPROVAL:
+                    started[event["Id"]] = event["CallbackStartedDetails"]["CallbackId"]
+                elif kind in _ENDED:
+                    ended.add(event.get("Id", ""))
+            marker = page.get("NextMarker")
+            if not marker:
+                break
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise CliError(
+                Exit.USAGE,
+                f"no durable execution {execution}",
+                "copy the execution's ARN from the approval email or make executions",
+            ) from None
+        raise
+    waiting = [callback for op, callback in started.items() if op not in ended]
+    if not waiting:
+        raise CliError(
+            Exit.USAGE,
+            "the execution waits for no approval: it was answered, it timed out, or it has not "
+            "asked yet",
+            "make history EXECUTION=<arn> shows where it is",
+        )
+    return waiting[-1]
+
+
+def caller(region: str | None) -> str:
+    """The AWS identity of these credentials: who approves, as recorded in the result."""
+    try:
+        return str(boto3.client("sts", region_name=region).get_caller_identity()["Arn"])
+    except (BotoCoreError, ClientError) as error:
+        raise CliError(
+            Exit.SETUP,
+            f"who you are in AWS could not be read ({error}): an answer records its approver",
+            "sign in (aws sso login, aws configure) or pass --profile",
+        ) from None
+
+
+def _region_of(execution: str) -> str | None:
+    parts = execution.split(":")
+    return parts[3] if execution.startswith("arn:") and len(parts) > 3 else None
