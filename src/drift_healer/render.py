@@ -229,7 +229,10 @@ def _next_steps(result: HealResult, region: str) -> list[str]:
             "manage). Update the template to match, or accept the drift.",
         ],
         Outcome.SKIPPED: ["Nothing now; the reason above says when this stack will be healed."],
-        Outcome.REJECTED: ["Nothing. The change set was deleted."],
+        Outcome.REJECTED: [
+            "The drift is still there; the change set was deleted. Heal again when the change "
+            "may be made, or change the template to accept the drift.",
+        ],
         Outcome.FAILED: [
             "Read the reason above and the function's logs; fix the cause and invoke again.",
         ],

@@ -199,7 +199,8 @@ def _reconcile(sandbox: Sandbox, mode: Mode) -> dict[str, Any]:
         print(f"   schedule {schedule['Name']}")
         print(
             f"     {schedule['ScheduleExpression']} {schedule['ScheduleExpressionTimezone']}, "
-            f"within {window} minutes (the start is spread by a hash of the stack ARN)"
+            f"within a {window}-minute flexible window (the time itself is the default "
+            "schedule plus an offset from a hash of the stack ARN, spreading a fleet's starts)"
         )
         event = dict(sandbox.scheduled_event(GROUP, summary["Name"]))
         print(f"     its event: {json.dumps(event)}")

@@ -202,6 +202,8 @@ def _cli_names(message: str) -> str:
 #: changes nothing). Other names the progress reports (the execution's own) are not phases.
 _READ_ONLY = ("pre-flight", "find other heals", "detect drift", "locate secrets", "read drift")
 _CHANGE_SET = ("create change set", "read changes", "delete empty change set")
+#: At the approval prompt: the change set exists and nothing executes until it is answered.
+_ASKING = ("approval",)
 _EXECUTING = ("execute change set",)
 _VERIFYING = ("verify", "read residual drift")
 _ENDING = ("record metrics", "notify")
@@ -220,7 +222,7 @@ def forget_phases() -> None:
 
 def interrupted(stack: str, change_set_prefix: str, sandbox: bool) -> CliError:
     """Ctrl-C during a heal: the last phase reached, and what the stack may be left with."""
-    known = _READ_ONLY + _CHANGE_SET + _EXECUTING + _VERIFYING + _ENDING
+    known = _READ_ONLY + _CHANGE_SET + _ASKING + _EXECUTING + _VERIFYING + _ENDING
     phase = next((p for p in reversed(_reached) if p.startswith(known)), None)
     what = f"interrupted during {phase!r}" if phase else "interrupted at the start of the heal"
     if sandbox:
@@ -229,6 +231,11 @@ def interrupted(stack: str, change_set_prefix: str, sandbox: bool) -> CliError:
     look = f"check stack {stack!r} in the CloudFormation console (its status, change sets, events)"
     if phase is None or phase.startswith(_READ_ONLY):
         todo = "nothing was changed on the stack"
+    elif phase.startswith(_ASKING):
+        todo = (
+            f"{change_set} was not executed and stays on the stack for review; {look}, and "
+            "execute or delete it there"
+        )
     elif phase.startswith(_CHANGE_SET):
         # progress is polled: the heal may have gone one phase further than reported
         todo = (

@@ -80,7 +80,7 @@ def _how_far(
         return event, None, ""
     if args.yes:
         return event, None, "--yes: a LOW risk change set is executed without asking"
-    if sys.stdin.isatty() and sys.stdout.isatty():
+    if sys.stdin.isatty() and sys.stderr.isatty():  # someone can read the question and answer
         return (
             {**event, "RequireApproval": True},
             _confirm,
@@ -101,9 +101,16 @@ def _confirm(request: Message | None) -> tuple[bool, dict[str, str]]:
     if request is not None:
         console.say("The plan", "")
         console.notification(request.subject, _plan_only(request.body))
-    answer = input(
-        "\nExecute this change set now? Type yes to execute, anything else to discard it: "
+    from drift_healer_cli.errors import reached
+
+    reached("approval: waiting for your answer")
+    print(
+        "\nExecute this change set now? Type yes to execute, anything else to discard it: ",
+        end="",
+        file=sys.stderr,
+        flush=True,
     )
+    answer = sys.stdin.readline()  # "" at end of input (Ctrl-D): no
     approve = answer.strip().lower() == "yes"
     document = {"Approver": _caller(), "Comment": "at the terminal (drift-healer heal)"}
     if not approve:

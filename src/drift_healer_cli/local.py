@@ -342,8 +342,12 @@ def _local_run(result: Any, phases: list[Phase], messages: list[Any]) -> LocalRu
 def _tell(
     phases: Iterable[Phase], shown: dict[str, Phase], progress: Callable[[Phase], None]
 ) -> None:
-    """Report what changed since last time, and the running phase again (its clock ticks)."""
+    """Report what changed since last time, and the running phase again (its clock ticks).
+    The parts of an approval wait that are the SDK's own (its callback, the step that sends
+    the request) are not phases a person needs to see."""
     for phase in phases:
+        if phase.name.endswith((" create callback id", " submitter")):
+            continue
         if shown.get(phase.name) != phase or phase.running:
             shown[phase.name] = phase
             progress(phase)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from importlib import metadata
@@ -22,6 +23,8 @@ _SDK_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if hasattr(signal, "SIGPIPE"):  # `drift-healer ... | head` ends quietly, as Unix tools do
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = _parser().parse_args(argv)
     _logging(args.debug)
     try:
