@@ -56,15 +56,20 @@ $(SAMENV)/.installed: requirements/sam.lock
 	$(SAMENV)/bin/python -m pip install --quiet -r requirements/sam.lock
 	touch $@
 
-lint: $(STAMP) ## ruff, mypy (strict on src/) and the import contracts (the layers)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+lint: $(STAMP) ## ruff, mypy (strict on src/ and bench/) and the import contracts (the layers)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 fmt: $(STAMP) ## format the code
-	$(BIN)/ruff format src tests
-	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+# Not part of `make test` (a smoke run of it is). BENCH_ARGS passes options, e.g.
+# make bench BENCH_ARGS="--fleet-every 1" simulates every stack of the fleet (slower).
+bench: $(STAMP) ## benchmark heals vs a fixed poller, a fleet night, the cold start (a few minutes, no AWS)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 CHECKOV_VERSION := 3.3.30
 SAM_VERSION     := 1.170.0

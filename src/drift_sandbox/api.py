@@ -5,7 +5,8 @@ request, and serialises a returned ``ActionResult`` from the botocore output sha
 methods on ``CloudFormationResponse`` therefore works in-process (``mock_aws``) and in
 ``ThreadedMotoServer`` alike, and botocore parses every answer against the real service model.
 A gate in front of ``BaseResponse.call_action`` sees every request of any service: it counts
-calls (per account too), notes the STS sessions assumed, and injects API faults. The fleet's
+calls (per account too), answers "Rate exceeded" when the account's rate limit for the action is
+spent (:mod:`.ratelimit`), notes the STS sessions assumed, and injects API faults. The fleet's
 APIs (the tagging API's GetResources, EventBridge Scheduler) have handlers of their own, installed
 the same way: :mod:`.tagging`, :mod:`.schedules`.
 """
@@ -27,7 +28,8 @@ from moto.scheduler.responses import EventBridgeSchedulerResponse
 
 from . import schedules, tagging
 from .engine import DriftEngine
-from .faults import ApiFault, Faults
+from .faults import ApiFault, Faults, throttling
+from .ratelimit import RateLimits
 from .records import ChangeSetNotFound
 from .stacks import set_drift_information
 
@@ -38,6 +40,8 @@ class Host(Protocol):
 
     engine: DriftEngine
     faults: Faults
+    #: The account's API rate limits (a token bucket per action; none set: all admitted).
+    limits: RateLimits
     #: How often each (service, action) was called, faulted calls included.
     calls: Counter[tuple[str, str]]
     #: The same, per (account, service, action): the account the caller's credentials map to.
@@ -77,6 +81,8 @@ def _call_action(self: BaseResponse) -> Any:
     action, service = self._get_action(), str(self.service_name)
     sandbox.calls[(service, action)] += 1
     sandbox.calls_by_account[(str(self.current_account), service, action)] += 1
+    if not sandbox.limits.admit(str(self.current_account), str(self.region), service, action):
+        return _fault_response(self, throttling(service, action))
     fault = sandbox.faults.take_api_fault(service, action)
     if fault is not None:
         return _fault_response(self, fault)

@@ -55,22 +55,24 @@ class Detector:
                 )
         now = self.state.clock()
         checked = [r for r in stacks.resources(stack) if logical_ids is None or r[0] in logical_ids]
+        timing = self.state.timing.for_stack(stack.name, stacks.resource_count(stack))
         detection = Detection(
             id=str(uuid.uuid4()),
             stack_id=stack.stack_id,
             stack_name=stack.name,
             logical_ids=logical_ids,
             started=now,
-            ready_at=now + self.state.timing.detection(len(checked)),
+            ready_at=now + timing.detection(len(checked)),
         )
         self.state.detections[detection.id] = detection
         return detection.id
 
     def settle(self, now: datetime) -> None:
-        """Finish every detection whose modeled time has passed."""
+        """Finish every detection whose modeled time has passed, stamped with the time it
+        ended (not the later moment a request made it settle)."""
         for detection in self.state.detections.values():
             if detection.status == "DETECTION_IN_PROGRESS" and detection.ready_at <= now:
-                self._finish(detection, now)
+                self._finish(detection, detection.ready_at)
 
     def _finish(self, detection: Detection, now: datetime) -> None:
         stack = stacks.live_stack(detection.stack_id)
@@ -111,8 +113,14 @@ class Detector:
             detection.stack_drift_status = "UNKNOWN"
         else:
             detection.stack_drift_status = "IN_SYNC"
+        # LastCheckTimestamp: "most recent time when a drift detection operation was initiated
+        # on the stack" (StackDriftInformation, CloudFormation API reference)
         stacks.set_drift_information(
-            stack, {"StackDriftStatus": detection.stack_drift_status, "LastCheckTimestamp": now}
+            stack,
+            {
+                "StackDriftStatus": detection.stack_drift_status,
+                "LastCheckTimestamp": detection.started,
+            },
         )
 
     def describe_detection(self, detection_id: str) -> dict[str, Any]:

@@ -38,7 +38,8 @@ class Executor:
         now = self.state.clock()
         change_set.execution_token = token
         change_set.execution_status = "EXECUTE_IN_PROGRESS"
-        change_set.execution_ready_at = now + self.state.timing.execution(len(change_set.changes))
+        timing = self.state.timing.for_stack(stack.name, stacks.resource_count(stack))
+        change_set.execution_ready_at = now + timing.execution(len(change_set.changes))
         change_set.failing_resource = self.state.faults.execution_failures.pop(stack.name, None)
         stack.status = "UPDATE_IN_PROGRESS"
         stack._add_stack_event("UPDATE_IN_PROGRESS", resource_status_reason="User Initiated")
@@ -51,14 +52,14 @@ class Executor:
             del moto_sets[arn]
 
     def settle(self, now: datetime) -> None:
-        """Finish every execution whose modeled time has passed."""
+        """Finish every execution whose modeled time has passed, as of that time."""
         for change_set in self.state.change_sets.values():
             if (
                 change_set.execution_status == "EXECUTE_IN_PROGRESS"
                 and change_set.execution_ready_at is not None
                 and change_set.execution_ready_at <= now
             ):
-                self._finish(change_set, now)
+                self._finish(change_set, change_set.execution_ready_at)
 
     def _finish(self, change_set: DriftChangeSet, now: datetime) -> None:
         change_set.executed = True

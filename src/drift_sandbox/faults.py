@@ -47,6 +47,13 @@ class ApiFault:
     raises: Callable[[], Exception] | None = None
 
 
+def throttling(service: str, action: str, times: int = 1) -> ApiFault:
+    """Throttling ("Rate exceeded") of ``action`` as ``service`` spells it: an injected fault,
+    or what an exhausted rate limit (``ratelimit``) answers."""
+    code, status = _THROTTLING.get(service, ("Throttling", 400))
+    return ApiFault(service, action, code, "Rate exceeded", status, times)
+
+
 @dataclass
 class PhantomChange:
     """A Modify change CloudFormation reports on a resource that did not drift (a known bug)."""
@@ -76,8 +83,7 @@ class Faults:
         """Answer ``action`` with Throttling ("Rate exceeded", HTTP 400) ``times`` times; as the
         service spells it (EventBridge Scheduler: ThrottlingException, HTTP 429; the Resource
         Groups Tagging API: ThrottledException)."""
-        code, status = _THROTTLING.get(service, ("Throttling", 400))
-        self.api.append(ApiFault(service, action, code, "Rate exceeded", status, times))
+        self.api.append(throttling(service, action, times))
         return self
 
     def server_error(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from moto.cloudformation.exceptions import AlreadyExistsException, ValidationError
@@ -76,7 +76,8 @@ class Planner:
             stack_id=stack.stack_id,
             stack_name=stack.name,
             created=now,
-            ready_at=now + timedelta(seconds=self.state.timing.change_set_creation),
+            ready_at=now
+            + self.state.timing.for_stack(stack.name, stacks.resource_count(stack)).creation(),
             parameters=_resolve_parameters(stack, params),
             capabilities=capabilities,
             description=description,
@@ -87,10 +88,10 @@ class Planner:
         return change_set
 
     def settle(self, now: datetime) -> None:
-        """Finish creating every change set whose modeled time has passed."""
+        """Finish creating every change set whose modeled time has passed, as of that time."""
         for change_set in self.state.change_sets.values():
             if change_set.status == "CREATE_IN_PROGRESS" and change_set.ready_at <= now:
-                self._finish(change_set, now)
+                self._finish(change_set, change_set.ready_at)
 
     def _finish(self, change_set: DriftChangeSet, now: datetime) -> None:
         stack = stacks.live_stack(change_set.stack_id)

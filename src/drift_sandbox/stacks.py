@@ -53,6 +53,12 @@ def live_stack(stack_id: str) -> Stack | None:
     return None if found.status == "DELETE_COMPLETE" else found
 
 
+def resource_count(stack: Stack) -> int:
+    """How many resources the stack's template declares (moto leaves some types, such as
+    AWS::CloudFormation::WaitConditionHandle, out of what it parses)."""
+    return len(stack.template_dict.get("Resources", {}))
+
+
 def resources(stack: Stack) -> list[Resource]:
     """(logical id, type, physical id) of every resource the stack created."""
     out = []

@@ -44,8 +44,16 @@ class Timing:
         if self.page_size < 1:
             raise ValueError(f"page_size must be at least 1, not {self.page_size}")
 
+    def for_stack(self, stack_name: str, resources: int) -> Timing:
+        """The timing of one stack (of ``resources`` resources): the same for every stack here;
+        a model that draws each stack's own durations overrides it (``durations.StackTiming``)."""
+        return self
+
     def detection(self, resources: int) -> timedelta:
         return timedelta(seconds=self.detection_base + self.detection_per_resource * resources)
+
+    def creation(self) -> timedelta:
+        return timedelta(seconds=self.change_set_creation)
 
     def execution(self, changes: int) -> timedelta:
         return timedelta(seconds=self.execution_base + self.execution_per_change * changes)

@@ -1,0 +1,132 @@
+"""Cold start: how long the Lambda handler module takes to import in a fresh interpreter, next to
+``import boto3`` alone in the same run; the memory that takes; the artifact's size.
+
+Imports are timed inside fresh interpreters (``time.perf_counter`` around the import), in pairs
+(handler, boto3, then boto3, handler, ...) after a warm-up of each, so a machine that speeds up
+or slows down during the run moves both alike; the report quotes medians and the median of the
+per-pair ratios. Two conditions: with the bytecode Python caches on this machine, and with none
+(``-B`` and an empty ``PYTHONPYCACHEPREFIX``), which is how Lambda imports the artifact: it
+ships no bytecode and cannot write any, so every cold start compiles what it imports.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDLER = "drift_healer.handler"
+#: Timed in the child; its peak resident memory from /proc (ru_maxrss would carry the parent's
+#: high-water mark across exec on Linux), else ru_maxrss.
+_TIMED = (
+    "import re, resource, time\n"
+    "began = time.perf_counter()\n"
+    "import {module}\n"
+    "seconds = time.perf_counter() - began\n"
+    "try:\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        peak = int(re.search(r'VmHWM:\\s+(\\d+)', status.read())[1])\n"
+    "except OSError:\n"
+    "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "print(seconds, peak)\n"
+)
+
+
+def _import(module: str, bytecode: bool) -> tuple[float, int]:
+    """Seconds to import ``module`` in a fresh interpreter, and its peak RSS in KiB."""
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+    command = [sys.executable, *([] if bytecode else ["-B"]), "-c", _TIMED.format(module=module)]
+    with tempfile.TemporaryDirectory() as empty:
+        if not bytecode:
+            env["PYTHONPYCACHEPREFIX"] = empty
+        out = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"python -c 'import {module}' failed: {out.stderr.strip()[-500:]}")
+    seconds, rss = out.stdout.split()
+    return float(seconds), int(rss)
+
+
+def import_times(repetitions: int, bytecode: bool) -> dict[str, Any]:
+    """Paired, alternating runs (after one warm-up each, unless a single pair is asked for)."""
+    if repetitions > 1:
+        _import(HANDLER, bytecode)
+        _import("boto3", bytecode)
+    handler: list[float] = []
+    boto3: list[float] = []
+    rss: list[int] = []
+    for rep in range(repetitions):
+        order = (HANDLER, "boto3") if rep % 2 == 0 else ("boto3", HANDLER)
+        times = {}
+        for module in order:
+            seconds, peak = _import(module, bytecode)
+            times[module] = seconds
+            if module == HANDLER:
+                rss.append(peak)
+        handler.append(times[HANDLER])
+        boto3.append(times["boto3"])
+    ratios = [h / b for h, b in zip(handler, boto3, strict=True)]
+    return {
+        "bytecode": bytecode,
+        "repetitions": repetitions,
+        "handler_seconds": statistics.median(handler),
+        "boto3_seconds": statistics.median(boto3),
+        "ratio": statistics.median(ratios),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "handler_rss_kib": statistics.median(rss),
+        "runs": {"handler": handler, "boto3": boto3},
+    }
+
+
+def artifact_size() -> dict[str, Any]:
+    """The arm64 zip ``make package`` built, if there is one; else the size of the function's
+    code and its pinned runtime requirements as installed on this machine (unzipped)."""
+    built = ROOT / "dist" / "drift-healer-arm64.zip"
+    if built.exists():
+        with zipfile.ZipFile(built) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+        return {
+            "source": str(built.relative_to(ROOT)),
+            "zipped_bytes": built.stat().st_size,
+            "unzipped_bytes": unzipped,
+        }
+    code = sum(
+        p.stat().st_size
+        for p in (ROOT / "src" / "drift_healer").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    )
+    requirements = 0
+    for line in (ROOT / "requirements" / "lambda.txt").read_text().splitlines():
+        name = re.split(r"[=<>\[ ;]", line.strip(), maxsplit=1)[0]
+        if not name or name.startswith("#"):
+            continue
+        dist = importlib.metadata.distribution(name)
+        for file in dist.files or []:
+            if "__pycache__" in file.parts or file.parts[0] == ".." or file.suffix == ".pyc":
+                continue
+            path = Path(str(dist.locate_file(file)))
+            if path.is_file():
+                requirements += path.stat().st_size
+    return {
+        "source": "src/drift_healer and requirements/lambda.txt as installed on this machine; "
+        "`make package` builds the arm64 zip, which this size then comes from",
+        "zipped_bytes": None,
+        "unzipped_bytes": code + requirements,
+        "code_bytes": code,
+    }
+
+
+def measure(repetitions: int) -> dict[str, Any]:
+    return {
+        "cached": import_times(repetitions, bytecode=True),
+        "no_bytecode": import_times(repetitions, bytecode=False),
+        "artifact": artifact_size(),
+    }
