@@ -3,6 +3,8 @@ these inside its steps. Answers are the plain JSON records of ``records``, ready
 
 from __future__ import annotations
 
+import json
+import re
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
@@ -101,6 +103,46 @@ def stack_template(cfn: CloudFormationClient, stack_id: str) -> dict[str, Any] |
         "TemplateBody"
     ]
     return body
+
+
+def resource_count(cfn: CloudFormationClient, stack_id: str) -> int | None:
+    """How many resources the stack's template declares (GetTemplate, as deployed); None when
+    the template does not say plainly. Read only to estimate how long drift detection takes."""
+    body = stack_template(cfn, stack_id)
+    if isinstance(body, str) and body.lstrip().startswith("{"):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    if isinstance(body, dict):
+        resources = body.get("Resources")
+        return len(resources) if isinstance(resources, dict) else None
+    return _yaml_resource_count(body)
+
+
+#: A YAML template's line ``Resources:`` (a block mapping follows) and a key of that mapping.
+_RESOURCES = re.compile(r"Resources\s*:\s*(#.*)?")
+_KEY = re.compile(r"""["']?[A-Za-z0-9]+["']?\s*:""")
+
+
+def _yaml_resource_count(body: str) -> int | None:
+    """The keys of the top-level ``Resources`` block mapping of a YAML template, read from its
+    indentation (the Lambda has no YAML parser; see provenance). None for any other layout."""
+    inside, indent, count = False, 0, 0
+    for line in body.splitlines():
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        depth = len(line) - len(line.lstrip(" "))
+        if depth == 0:
+            if inside:
+                break
+            inside = _RESOURCES.fullmatch(text) is not None
+            continue
+        if inside:
+            indent = indent or depth
+            count += depth == indent and _KEY.match(text) is not None
+    return count or None
 
 
 def drifted_resources(

@@ -11,7 +11,6 @@ step boundary.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypedDict, TypeVar
@@ -19,7 +18,6 @@ from typing import Any, Generic, NoReturn, TypedDict, TypeVar
 from aws_durable_execution_sdk_python import DurableContext
 from aws_durable_execution_sdk_python.config import (
     Duration,
-    JitterStrategy,
     StepConfig,
     WaitForCallbackConfig,
 )
@@ -37,17 +35,17 @@ from aws_durable_execution_sdk_python.retries import (
     RetryStrategyConfig,
     create_retry_strategy,
 )
+from aws_durable_execution_sdk_python.types import WaitForConditionCheckContext
 from aws_durable_execution_sdk_python.waits import (
     WaitForConditionConfig,
     WaitForConditionDecision,
-    WaitStrategyConfig,
-    create_wait_strategy,
 )
 
 from . import aws
 from .errors import AwsUnavailable, HealError, WaitTimedOut, error_class
 from .policy import limits
-from .policy.polling import polls_within
+from .policy.polling import Backoff, poll_times
+from .records import Expectation
 from .redact import redact_text
 from .settings import Settings
 
@@ -70,13 +68,35 @@ class Answer:
     why: str = ""
 
 
+@dataclass(frozen=True)
+class Waited(Generic[T]):
+    """How a wait ended: CloudFormation's last answer, and when it came."""
+
+    value: T
+    #: Polls made, the one at once included.
+    polls: int
+    #: Seconds after the wait began of the poll that saw it done, on the wait's schedule: how
+    #: long CloudFormation took, at most (0: it was done when the wait began) ...
+    took: int
+    #: ... and of the poll before: at least (0 for the poll at once).
+    before: int
+    expected: Expectation
+
+
+#: A wait that knows nothing of how long CloudFormation takes.
+_UNKNOWN: Expectation = {"FirstLook": None, "Resources": None}
+
+
 class _Polled(TypedDict, Generic[T]):
-    """A poll's checkpointed state: the last answer (None until one came through), and the
-    transient errors in a row since then."""
+    """A poll's checkpointed state: the last answer (None until one came through), the transient
+    errors in a row since then, the wait's expectation (fixed by its first poll) and which poll
+    this is (1: the one at once)."""
 
     value: T | None
     errors: int
     error: str
+    expected: Expectation
+    poll: int
 
 
 def is_sdk_error(error: BaseException) -> bool:
@@ -193,11 +213,21 @@ class Durable:
         poll: Callable[[], T],
         done: Callable[[T], bool],
         waiting_for: str = "CloudFormation to finish",
-    ) -> T:
-        """Poll with growing delays until ``done``; WaitTimedOut after MAX_WAIT_SECONDS.
-        A transient error (throttling, 5xx, network) just counts as a poll, the last answer
-        standing, up to POLL_MAX_CONSECUTIVE_ERRORS in a row; any other error fails at once."""
+        expect: Expectation | Callable[[], Expectation] | None = None,
+    ) -> Waited[T]:
+        """Poll until ``done``; WaitTimedOut after MAX_WAIT_SECONDS. The first poll asks at once;
+        with an expectation (or a read that makes one, run with that first poll and checkpointed
+        with it) the next comes at its first look, later ones every few seconds (policy.polling);
+        without, delays grow geometrically. A transient error (throttling, 5xx, network) just
+        counts as a poll, the last answer standing, up to POLL_MAX_CONSECUTIVE_ERRORS in a row;
+        any other error fails at once."""
         settings = self._settings
+        backoff = Backoff(
+            initial=settings.poll_initial_seconds,
+            rate=settings.poll_backoff_rate,
+            ceiling=settings.poll_max_seconds,
+            max_wait=settings.max_wait_seconds,
+        )
 
         def finished(state: _Polled[T]) -> bool:
             return state["value"] is not None and done(state["value"])
@@ -205,23 +235,18 @@ class Durable:
         def failing(state: _Polled[T]) -> bool:
             return state["errors"] >= settings.poll_max_consecutive_errors
 
-        backoff = create_wait_strategy(
-            WaitStrategyConfig[_Polled[T]](
-                should_continue_polling=lambda state: not (finished(state) or failing(state)),
-                max_attempts=sys.maxsize,  # the bound is MAX_WAIT_SECONDS, counted in polls below
-                initial_delay=Duration.from_seconds(settings.poll_initial_seconds),
-                max_delay=Duration.from_seconds(settings.poll_max_seconds),
-                backoff_rate=settings.poll_backoff_rate,
-                jitter_strategy=JitterStrategy.NONE,
-            )
-        )
-        start: _Polled[T] = {"value": None, "errors": 0, "error": ""}
-        polls = polls_within(settings.max_wait_seconds, lambda n: backoff(start, n).delay_seconds)
         typed_poll = _typed(poll, name)
 
-        def check(state: _Polled[T], _: object) -> _Polled[T]:
+        def check(state: _Polled[T], context: WaitForConditionCheckContext) -> _Polled[T]:
+            expected = state["expected"] if state["poll"] else self._expectation(name, expect)
             try:
-                return {"value": typed_poll(), "errors": 0, "error": ""}
+                return {
+                    "value": typed_poll(),
+                    "errors": 0,
+                    "error": "",
+                    "expected": expected,
+                    "poll": context.attempt,
+                }
             except HealError:
                 raise
             except Exception as error:
@@ -232,13 +257,25 @@ class Durable:
                     "value": state["value"],
                     "errors": state["errors"] + 1,
                     "error": limits.cut(redact_text(f"{type(error).__name__}: {error}"), 500) or "",
+                    "expected": expected,
+                    "poll": context.attempt,
                 }
 
         def strategy(state: _Polled[T], attempts: int) -> WaitForConditionDecision:
-            if attempts >= polls and not finished(state):
+            times = poll_times(backoff, state["expected"]["FirstLook"])
+            if finished(state) or failing(state) or attempts >= len(times):
                 return WaitForConditionDecision.stop_polling()
-            return backoff(state, attempts)
+            return WaitForConditionDecision.continue_waiting(
+                Duration.from_seconds(times[attempts] - times[attempts - 1])
+            )
 
+        start: _Polled[T] = {
+            "value": None,
+            "errors": 0,
+            "error": "",
+            "expected": _UNKNOWN,
+            "poll": 0,
+        }
         try:
             final = self._context.wait_for_condition(
                 check,
@@ -249,7 +286,11 @@ class Durable:
             _revive(failed, name)
         value = final["value"]
         if value is not None and done(value):
-            return value
+            times = poll_times(backoff, final["expected"]["FirstLook"])
+            polls = final["poll"]
+            return Waited(
+                value, polls, times[polls - 1], times[max(0, polls - 2)], final["expected"]
+            )
         if failing(final):
             raise AwsUnavailable(
                 f"{name}: {final['errors']} polls in a row failed (last: {final['error']}); "
@@ -259,3 +300,21 @@ class Durable:
             f"{name}: waited {settings.max_wait_seconds}s for {waiting_for} (last status: "
             f"{value}); raise MAX_WAIT_SECONDS for large stacks, or run the heal again later"
         )
+
+    def _expectation(
+        self, name: str, expect: Expectation | Callable[[], Expectation] | None
+    ) -> Expectation:
+        """The wait's expectation, read by its first poll. A read that fails only costs the
+        estimate: the wait polls on the geometric schedule instead."""
+        if expect is None or isinstance(expect, dict):
+            return expect or _UNKNOWN
+        try:
+            return expect()
+        except Exception as error:
+            if is_sdk_error(error):
+                raise
+            self.logger.warning(
+                f"{name}: no estimate of how long CloudFormation takes; polling without one",
+                extra={"error": limits.cut(redact_text(f"{type(error).__name__}: {error}"), 500)},
+            )
+            return _UNKNOWN

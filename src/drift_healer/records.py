@@ -143,6 +143,25 @@ class ExecutionProgress(ChangeSetStatus):
     StackStatusReason: str
 
 
+class StackProgress(TypedDict):
+    """A stack's status while a change set executes (DescribeStacks): the execution is over when
+    the stack stops moving, and its reason tells why it rolled back."""
+
+    StackStatus: str
+    StackStatusReason: str
+
+
+class Expectation(TypedDict):
+    """When a wait expects CloudFormation to be done, fixed by its first poll and checkpointed
+    with it: a replay decides the same delays from it (policy.polling)."""
+
+    #: Seconds after the wait began of its first poll after the one at once; None: no estimate
+    #: (the geometric schedule alone).
+    FirstLook: int | None
+    #: The stack's resources, when the estimate was made from them.
+    Resources: int | None
+
+
 class ScheduleSummary(TypedDict):
     """A schedule as ListSchedules shows it."""
 

@@ -30,8 +30,11 @@ class Settings(BaseSettings):
     notify_in_sync: bool = False
     #: Longest a single wait on CloudFormation (detection, change set, execution) may take.
     max_wait_seconds: int = Field(default=3600, ge=60)
-    #: First poll delay and its ceiling; delays grow geometrically in between.
-    poll_initial_seconds: int = Field(default=5, ge=1)
+    #: The geometric schedule of a wait that has no estimate of how long CloudFormation takes:
+    #: its first delay, growing by the rate up to the ceiling. A wait with an estimate polls at
+    #: the estimate, then every few seconds, and never makes more than one poll more than this
+    #: schedule would (policy.polling); the ceiling caps its gaps too.
+    poll_initial_seconds: int = Field(default=1, ge=1)
     poll_max_seconds: int = Field(default=120, ge=1)
     poll_backoff_rate: float = Field(default=1.6, ge=1.0)
     #: Polls in a row that may fail with a transient error (throttling, 5xx, network) before a

@@ -10,6 +10,7 @@ decisions in ``policy``, message text in ``render``, AWS calls in the adapters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ from .models import (
     Verification,
     parse_request,
 )
-from .policy import approval, decisions, limits, naming, preflight, risk, states
+from .policy import approval, decisions, limits, naming, polling, preflight, risk, states
 from .policy import detection as detection_policy
 from .records import (
     Assessment,
@@ -40,11 +41,12 @@ from .records import (
     DetectionStatus,
     DriftRecord,
     DriftReport,
-    ExecutionProgress,
     ExecutionStart,
+    Expectation,
     Recheck,
     Review,
     StackInfo,
+    StackProgress,
 )
 from .redact import RedactingFilter, Redactor, redact_text
 from .settings import Settings
@@ -80,6 +82,11 @@ class Heal:
         self.found = Findings()
         #: Why the request was capped below what the event asked (see policy.preflight.ceiling).
         self.lowered: str | None = None
+        #: What the first detection's wait learned (from its checkpoint, so a replay learns the
+        #: same): the stack's resources, and when to look for the verifying detection's end.
+        #: The later waits expect CloudFormation done from them.
+        self.resources: int | None = None
+        self.detection_look: int | None = None
 
     # --------------------------------------------------------------------------- the flow
     def run(self) -> HealResult:
@@ -164,7 +171,7 @@ class Heal:
         started = self.start_execution(stack, change_set)
         if started["Others"]:
             return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
-        self.wait_for_execution(stack, change_set)
+        self.wait_for_execution(stack, started)
         return self.verify(stack, redactor)
 
     # --------------------------------------------------------------------------- phases
@@ -189,18 +196,41 @@ class Heal:
     def detect(self, stack: StackInfo, name: str) -> DetectionStatus:
         """Detect drift and wait for the result. One detection runs per stack at a time: while
         another runs (someone's, or this heal's own whose answer was lost), wait for it to end
-        and start again."""
+        and start again. The first detection's wait expects it done from the stack's resources
+        (read by its first poll); a later one, as long as the first took."""
         detection_id = self.durable.poll_until(
             f"{name}: start",
             lambda: cfn.start_drift_detection(self.cfn(), stack["StackId"]),
             bool,
             waiting_for="another drift detection on the stack to end",
-        )
-        return self.durable.poll_until(
+        ).value
+        waited = self.durable.poll_until(
             f"{name}: wait",
             lambda: cfn.drift_detection_status(self.cfn(), detection_id),
             lambda s: s["DetectionStatus"] != states.DETECTION_IN_PROGRESS,
+            expect=self.expect_detection(stack),
         )
+        if self.detection_look is None:
+            self.resources = waited.expected["Resources"]
+            if waited.took:  # else it was over before the wait began: not measured
+                self.detection_look = polling.look_again(waited.took, waited.before)
+        return waited.value
+
+    def expect_detection(self, stack: StackInfo) -> Expectation | Callable[[], Expectation] | None:
+        """When a detection should be done: as long as this heal's first one took; else from
+        the stack's resources, counted in its template by the wait's first poll."""
+        if self.detection_look is not None:
+            return {"FirstLook": self.detection_look, "Resources": self.resources}
+        if self.resources is not None:  # the first detection was over before its wait began
+            return _expect(polling.DETECTION, self.resources, self.resources)
+
+        def count() -> Expectation:
+            resources = cfn.resource_count(self.cfn(), stack["StackId"])
+            if resources is None:
+                return {"FirstLook": None, "Resources": None}
+            return _expect(polling.DETECTION, resources, resources)
+
+        return count
 
     @staticmethod
     def unchecked(detection: DetectionStatus) -> detection_policy.Unchecked | None:
@@ -252,7 +282,8 @@ class Heal:
             "create change set: wait",
             lambda: cfn.change_set_status(self.cfn(), change_set.id, stack["StackId"]),
             states.change_set_settled,
-        )
+            expect=_expect(polling.CHANGE_SET, self.resources or 0, self.resources),
+        ).value
         if status["Status"] == "FAILED" and not states.is_empty_change_set(status):
             raise ChangeSetFailed(
                 f"the REVERT_DRIFT change set {change_set.name} failed: {status['StatusReason']}"
@@ -320,7 +351,7 @@ class Heal:
         started = self.start_execution(stack, change_set)
         if started["Others"]:
             return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
-        self.wait_for_execution(stack, change_set)
+        self.wait_for_execution(stack, started)
         return self.verify(stack, redactor)
 
     def ask(self, callback_id: str, review: Review) -> None:
@@ -402,30 +433,31 @@ class Heal:
             f"status {started['ExecutionStatus']}); nothing was changed"
         )
 
-    def wait_for_execution(self, stack: StackInfo, change_set: ChangeSetInfo) -> None:
-        """Wait until the change set and the stack settle; fail typed unless it worked."""
-
-        def progress() -> ExecutionProgress:
-            client = self.cfn()
-            status = cfn.change_set_status(client, change_set.id, stack["StackId"])
-            now = cfn.describe_stack(client, stack["StackId"])
-            return {
-                **status,
-                "StackStatus": now["StackStatus"] if now else "DELETE_COMPLETE",
-                "StackStatusReason": now["StackStatusReason"] if now else "",
-            }
-
-        final = self.durable.poll_until(
-            "execute change set: wait", progress, states.execution_settled
-        )
-        if final["ExecutionStatus"] == "OBSOLETE":
+    def wait_for_execution(self, stack: StackInfo, started: ExecutionStart) -> None:
+        """Wait until the stack stops moving (DescribeStacks alone: the stack's status says how
+        the execution ended, and why it rolled back); fail typed unless it was updated."""
+        if started["ExecutionStatus"] == "OBSOLETE":
             raise ExecutionFailed(
                 "the change set became OBSOLETE: the stack was updated by someone else after "
                 "it was created; run the heal again"
             )
-        if final["ExecutionStatus"] != "EXECUTE_COMPLETE" or final["StackStatus"] != (
-            "UPDATE_COMPLETE"
-        ):
+
+        def progress() -> StackProgress:
+            now = cfn.describe_stack(self.cfn(), stack["StackId"])
+            if now is None:
+                return {"StackStatus": "DELETE_COMPLETE", "StackStatusReason": ""}
+            return {
+                "StackStatus": now["StackStatus"],
+                "StackStatusReason": now["StackStatusReason"],
+            }
+
+        final = self.durable.poll_until(
+            "execute change set: wait",
+            progress,
+            lambda p: not states.is_busy(p["StackStatus"]),
+            expect=_expect(polling.EXECUTION, self.found.drifted_total, self.resources),
+        ).value
+        if final["StackStatus"] != "UPDATE_COMPLETE":
             raise ExecutionFailed(
                 f"executing the change set failed: stack is {final['StackStatus']}"
                 + (f" ({final['StackStatusReason'].strip()})" if final["StackStatusReason"] else "")
@@ -551,6 +583,11 @@ class Heal:
     def name(self) -> str:
         """This execution's change set name."""
         return naming.change_set_name(self.settings.change_set_prefix, self.execution)
+
+
+def _expect(model: polling.Model, items: int, resources: int | None) -> Expectation:
+    """A wait's expectation from the model of the operation it waits for."""
+    return {"FirstLook": polling.first_look(model, items), "Resources": resources}
 
 
 def _duration(seconds: int) -> str:
