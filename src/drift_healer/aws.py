@@ -101,11 +101,11 @@ _TRANSIENT = frozenset({"InternalFailure", "InternalError", "ServiceUnavailable"
 _ACCESS_DENIED = frozenset(
     {"AccessDenied", "AccessDeniedException", "AuthorizationError", "UnauthorizedOperation"}
 )
-_CREDENTIALS_REJECTED = frozenset(
+CREDENTIALS_REJECTED = frozenset(
     {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch"}
 )
 #: No usable credentials: none found, or none that could be loaded (SSO, a credential process).
-_NO_CREDENTIALS = (
+NO_CREDENTIALS = (
     NoCredentialsError,
     PartialCredentialsError,
     CredentialRetrievalError,
@@ -265,7 +265,7 @@ def classify(error: Exception, doing: str) -> HealError:
     happened and what to do. ``doing`` names the phase (a step's name)."""
     if isinstance(error, HealError):
         return error
-    if isinstance(error, _NO_CREDENTIALS):
+    if isinstance(error, NO_CREDENTIALS):
         return MissingCredentials(
             f"{doing}: no AWS credentials were found ({error}); in Lambda the function's role "
             "provides them, locally set AWS_PROFILE or run aws configure"
@@ -281,7 +281,7 @@ def classify(error: Exception, doing: str) -> HealError:
             "healer's role (template.yaml, HealerFunction's policies) or, for a stack in "
             "another account, in the member role (member-account.yaml)"
         )
-    if code in _CREDENTIALS_REJECTED:
+    if code in CREDENTIALS_REJECTED:
         return MissingCredentials(
             f"{doing}: AWS rejected the credentials for {action} ({code}: {message}); renew "
             "them (locally: aws sso login or a fresh profile)"

@@ -11,20 +11,15 @@ from enum import IntEnum
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
-    CredentialRetrievalError,
     EndpointConnectionError,
     HTTPClientError,
-    NoCredentialsError,
     NoRegionError,
-    PartialCredentialsError,
     ProfileNotFound,
-    SSOTokenLoadError,
-    TokenRetrievalError,
-    UnauthorizedSSOTokenError,
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from pydantic import ValidationError
 
+from drift_healer import aws
 from drift_healer.errors import HealError
 
 
@@ -85,17 +80,9 @@ _TODO = {
     "AccessDenied": "locally the heal calls AWS with your credentials (--profile) or --role-arn's "
     "role: use one that is allowed",
 }
-_NO_CREDENTIALS = (
-    NoCredentialsError,
-    PartialCredentialsError,
-    CredentialRetrievalError,
-    TokenRetrievalError,
-    SSOTokenLoadError,
-    UnauthorizedSSOTokenError,
-)
-_CREDENTIALS_REJECTED = frozenset(
-    {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch"}
-)
+#: What AWS's and botocore's credential failures look like: the healer's own vocabulary.
+_NO_CREDENTIALS = aws.NO_CREDENTIALS
+_CREDENTIALS_REJECTED = aws.CREDENTIALS_REJECTED
 
 
 class CliError(Exception):
