@@ -1,4 +1,9 @@
-"""Lambda entry point: ``drift_healer.handler.lambda_handler``. Thin on purpose."""
+"""Lambda entry points: ``drift_healer.handler.lambda_handler`` (the heal) and
+``reconcile_handler`` (the fleet). Thin on purpose, and quick to import: each function's cold
+start imports only what it runs.
+
+No X-Ray SDK: the template's ``Tracing: Active`` has Lambda trace every invocation without it, and
+the SDK (in maintenance since February 2026) would double the heal's cold start."""
 
 from __future__ import annotations
 
@@ -6,9 +11,7 @@ from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
 
-from . import reconciler
 from .settings import Settings, get_settings
-from .telemetry import tracer
 from .workflow import run
 
 
@@ -20,15 +23,17 @@ def build_handler(settings: Settings | None = None) -> Any:
     def handler(event: Any, context: DurableContext) -> Any:
         return run(event, context, settings or get_settings())
 
-    # X-Ray segment per invocation (off outside Lambda); boto3 calls become subsegments.
-    return tracer.capture_lambda_handler(handler, capture_response=False)
+    return handler
 
 
 lambda_handler = build_handler()
 
 
 def reconcile_handler(event: Any, context: Any) -> dict[str, Any]:
-    """The reconciler's entry point: ``drift_healer.handler.reconcile_handler`` (not durable)."""
+    """The reconciler's entry point: ``drift_healer.handler.reconcile_handler`` (not durable).
+    Its module is imported here, not above: the heal's function never runs it."""
+    from . import reconciler
+
     remaining = (
         (lambda: context.get_remaining_time_in_millis() / 1000)
         if hasattr(context, "get_remaining_time_in_millis")

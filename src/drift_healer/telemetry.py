@@ -1,4 +1,4 @@
-"""Metrics (CloudWatch EMF) and tracing, via Powertools.
+"""Metrics (CloudWatch EMF), via Powertools. (Tracing is Lambda's own: ``Tracing: Active``.)
 
 Metrics are recorded once per execution, from inside a durable step: orchestration code runs
 again on every replay, a step's body does not. The alarm of the SAM template watches HealFailed.
@@ -6,7 +6,7 @@ again on every replay, a step's body does not. The alarm of the SAM template wat
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .models import Outcome, ReconcileResult
@@ -15,7 +15,6 @@ NAMESPACE = "DriftHealer"
 SERVICE = "drift-healer"
 FLEET_SERVICE = "drift-healer-reconciler"
 
-tracer = Tracer(service=SERVICE)
 _metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 #: The reconciler's metrics; its alarm in the SAM template watches ReconcileErrors.
 _fleet_metrics = Metrics(namespace=NAMESPACE, service=FLEET_SERVICE)
