@@ -1,14 +1,18 @@
-"""The baseline: a straightforward fixed-interval poller, as a script would heal a stack.
+"""The baseline: the same heal with fixed-interval waits.
 
-Describe the stack, detect drift and poll every 30 s, read the drift, create the REVERT_DRIFT
-change set and poll every 30 s, execute it and poll the stack every 60 s, detect again and poll
-every 30 s. Each wait gives up after 10 polls. No safety checks (other change sets, risk): the
-least a heal needs, so its call count is the floor a careful healer is measured against.
+It makes every call the healer makes outside its waits, in the same order (describe the stack,
+list its change sets, read the template, detect drift, read the drift, create the REVERT_DRIFT
+change set, read its changes, list the change sets again and execute, detect again, publish the
+notification): the reads that keep a heal safe are not what is compared. Only the waits differ:
+a poll every 30 s while drift is detected and the change set created, every 60 s while it
+executes, each wait giving up after 10 polls. ``tests/bench`` checks that both make the same calls
+outside their waits.
 
 It runs against the same sandbox and the same virtual clock as the healer. For the cost columns
-it is costed as the same loop would be as a durable function: one durable operation per call
-outside the waits and per poll, one invocation per sleep (plus the first), each invocation as
-long as the healer's own median invocation.
+it is costed as the same loop written as a durable function with the same SDK: one durable
+operation for the execution, one per step (each call outside the waits, the metrics, the
+notification), one per wait's first check and one per poll; one invocation per sleep (plus the
+first), each as long as the healer's own median invocation.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ class Poll:
 
     @property
     def operations(self) -> int:
-        return 1 + self.steps + self.polls
+        return 1 + self.steps + len(self.waits) + self.polls
 
     @property
     def invocations(self) -> int:
@@ -53,8 +57,10 @@ class _GaveUp(Exception):
 class FixedPoller:
     """Heal one stack the plain way (see the module's text)."""
 
-    def __init__(self, cfn: Any, clock: RunnerClock, config: Baseline) -> None:
-        self.cfn = cfn
+    def __init__(
+        self, cfn: Any, sns: Any, topic: str, clock: RunnerClock, config: Baseline
+    ) -> None:
+        self.cfn, self.sns, self.topic = cfn, sns, topic
         self.clock = clock
         self.config = config
         self.run = Poll()
@@ -64,11 +70,22 @@ class FixedPoller:
             self._heal(stack_name)
         except _GaveUp as gave_up:
             self.run.outcome = f"GAVE UP ({gave_up})"
+        self._step(lambda: None)  # the metrics
+        self._step(
+            lambda: self.sns.publish(
+                TopicArn=self.topic, Subject=f"{self.run.outcome}: {stack_name}", Message="..."
+            )
+        )
         return self.run
 
     def _heal(self, stack_name: str) -> None:
         cfg = self.config
         stack = self._step(lambda: self.cfn.describe_stacks(StackName=stack_name))["Stacks"][0]
+        self._step(lambda: self.cfn.list_change_sets(StackName=stack_name))
+        self._step(
+            lambda: self.cfn.get_template(StackName=stack_name, TemplateStage="Processed"),
+            keep=False,
+        )
         status = self._detect(stack_name, "detection")
         if status["StackDriftStatus"] != "DRIFTED":
             self.run.outcome = status["StackDriftStatus"]
@@ -97,7 +114,14 @@ class FixedPoller:
         if change_set["Status"] != "CREATE_COMPLETE":
             self.run.outcome = f"CHANGE SET {change_set['Status']}"
             return
-        self._step(lambda: self.cfn.execute_change_set(ChangeSetName=created["Id"]))
+        self._step(
+            lambda: self.cfn.describe_change_set(
+                ChangeSetName=created["Id"], IncludePropertyValues=True
+            ),
+            keep=False,
+        )
+        self._step(lambda: self.cfn.list_change_sets(StackName=stack_name))
+        self._step(lambda: self.cfn.execute_change_set(ChangeSetName=created["Id"]), count=False)
         final = self._wait(
             "execution",
             cfg.execution_interval,
@@ -135,10 +159,14 @@ class FixedPoller:
             if not token:
                 return drifts
 
-    def _step(self, call: Callable[[], Any]) -> Any:
+    def _step(self, call: Callable[[], Any], count: bool = True, keep: bool = True) -> Any:
+        """A call outside the waits. ``count=False``: made in the step before (the healer lists
+        the change sets and executes in one step); ``keep=False``: read inside a step that
+        checkpoints only a verdict (the healer keeps no template and no changes)."""
         answer = call()
-        self.run.steps += 1
-        self._written(answer)
+        self.run.steps += count
+        if keep:
+            self._written(answer)
         return answer
 
     def _wait(

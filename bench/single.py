@@ -24,6 +24,7 @@ from .baseline import FixedPoller
 from .clock import RunnerClock, fast_checkpoint_stop
 from .common import (
     TAG,
+    TOPIC_ARN,
     cloudformation_seconds,
     healer_settings,
     quiet_process,
@@ -162,7 +163,8 @@ class _Scenario:
         """The fixed-interval poller heals the stack; its invocations last ``per_invocation``
         seconds each (the healer's median), in its time and its cost alike."""
         calls, since = self._calls(), self.clock.now()
-        run = FixedPoller(self.cfn, self.clock, model.BASELINE).heal(name)
+        sns = self.sandbox.client("sns")
+        run = FixedPoller(self.cfn, sns, TOPIC_ARN, self.clock, model.BASELINE).heal(name)
         self.clock.sleep(run.invocations * per_invocation)
         seconds = (self.clock.now() - since).total_seconds()
         lambda_seconds = run.invocations * per_invocation

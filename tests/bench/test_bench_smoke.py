@@ -42,6 +42,7 @@ def test_a_small_run_reports_every_metric_and_judges_every_target(tmp_path: Path
             assert isinstance(size[side][metric], int | float), (side, metric)
     assert size["healer"]["calls"] > 0 and size["healer"]["invocations"] > 0
     assert set(size["ratios"]) >= {"overhead", *METRICS}
+    outside_waits(written["draws"]["5"][0])
     fleet = written["fleet"]
     assert (fleet["stacks"], fleet["scheduled"], fleet["simulated"]) == (4, 4, 2)
     assert fleet["healed_or_proposed"] == 2 and fleet["failures"] == 0
@@ -56,6 +57,36 @@ def test_a_small_run_reports_every_metric_and_judges_every_target(tmp_path: Path
     assert len(written["verdicts"]) == len(targets) == len(results["verdicts_objects"])
     assert "README.md left alone" in "\n".join(said)
     assert report.README.read_text() == readme
+
+
+#: What each side's waits poll: the healer's waits by name, the poller's.
+HEALER_WAITS = {
+    "detect drift: wait": "DescribeStackDriftDetectionStatus",
+    "verify: wait": "DescribeStackDriftDetectionStatus",
+    "create change set: wait": "DescribeChangeSet",
+    "execute change set: wait": "DescribeStacks",
+}
+POLLER_WAITS = {
+    "detection": "DescribeStackDriftDetectionStatus",
+    "verification": "DescribeStackDriftDetectionStatus",
+    "creation": "DescribeChangeSet",
+    "execution": "DescribeStacks",
+}
+
+
+def outside_waits(draw: dict[str, Any]) -> None:
+    """The baseline makes exactly the healer's calls outside its waits: only waiting differs."""
+
+    def without(side: dict[str, Any], waits: dict[str, str], free_first: int) -> dict[str, int]:
+        calls = dict(side["calls_by_action"])
+        for wait, action in waits.items():
+            calls[action] -= side["polls"][wait] - free_first
+        return {action: n for action, n in calls.items() if n}
+
+    healer = without(draw["healer"], HEALER_WAITS, free_first=1)  # the check at once asks nothing
+    baseline = without(draw["baseline"], POLLER_WAITS, free_first=0)
+    assert healer == baseline
+    assert healer["ExecuteChangeSet"] == healer["CreateChangeSet"] == 1
 
 
 def test_the_cold_start_is_timed_against_boto3_and_judged() -> None:
