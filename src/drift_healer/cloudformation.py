@@ -98,17 +98,17 @@ def drift_detection_status(cfn: CloudFormationClient, detection_id: str) -> Dete
 
 def stack_template(cfn: CloudFormationClient, stack_id: str) -> dict[str, Any] | str:
     """The stack's template as deployed (after transforms): a dict for a JSON template (boto3
-    decodes it), the text for YAML. Read only to locate secrets; never checkpointed."""
+    decodes it), the text for YAML. Read to locate secrets and count resources; never
+    checkpointed."""
     body: dict[str, Any] | str = cfn.get_template(StackName=stack_id, TemplateStage="Processed")[
         "TemplateBody"
     ]
     return body
 
 
-def resource_count(cfn: CloudFormationClient, stack_id: str) -> int | None:
-    """How many resources the stack's template declares (GetTemplate, as deployed); None when
-    the template does not say plainly. Read only to estimate how long drift detection takes."""
-    body = stack_template(cfn, stack_id)
+def resource_count(body: dict[str, Any] | str) -> int | None:
+    """How many resources a template (as ``stack_template`` returns it) declares; None when it
+    does not say plainly. Used only to estimate how long CloudFormation takes."""
     if isinstance(body, str) and body.lstrip().startswith("{"):
         try:
             body = json.loads(body)

@@ -73,7 +73,7 @@ class Waited(Generic[T]):
     """How a wait ended: CloudFormation's last answer, and when it came."""
 
     value: T
-    #: Polls made, the one at once included.
+    #: Polls that asked CloudFormation.
     polls: int
     #: Seconds after the wait began of the poll that saw it done, on the wait's schedule: how
     #: long CloudFormation took, at most (0: it was done when the wait began) ...
@@ -89,14 +89,15 @@ _UNKNOWN: Expectation = {"FirstLook": None, "Resources": None}
 
 class _Polled(TypedDict, Generic[T]):
     """A poll's checkpointed state: the last answer (None until one came through), the transient
-    errors in a row since then, the wait's expectation (fixed by its first poll) and which poll
-    this is (1: the one at once)."""
+    errors in a row since then, the wait's expectation (fixed by its first check), which check
+    this is (1: the one at once) and how many of the checks asked CloudFormation."""
 
     value: T | None
     errors: int
     error: str
     expected: Expectation
     poll: int
+    asked: int
 
 
 def is_sdk_error(error: BaseException) -> bool:
@@ -213,14 +214,15 @@ class Durable:
         poll: Callable[[], T],
         done: Callable[[T], bool],
         waiting_for: str = "CloudFormation to finish",
-        expect: Expectation | Callable[[], Expectation] | None = None,
+        expect: Expectation | None = None,
+        at_once: bool = True,
     ) -> Waited[T]:
-        """Poll until ``done``; WaitTimedOut after MAX_WAIT_SECONDS. The first poll asks at once;
-        with an expectation (or a read that makes one, run with that first poll and checkpointed
-        with it) the next comes at its first look, later ones every few seconds (policy.polling);
-        without, delays grow geometrically. A transient error (throttling, 5xx, network) just
-        counts as a poll, the last answer standing, up to POLL_MAX_CONSECUTIVE_ERRORS in a row;
-        any other error fails at once."""
+        """Poll until ``done``; WaitTimedOut after MAX_WAIT_SECONDS. The first check comes at
+        once and polls only ``at_once`` (a wait for work the heal has just started skips it:
+        CloudFormation cannot be done yet). With an expectation the next poll comes at its first
+        look, later ones every few seconds (policy.polling); without, delays grow geometrically.
+        A transient error (throttling, 5xx, network) just counts as a poll, the last answer
+        standing, up to POLL_MAX_CONSECUTIVE_ERRORS in a row; any other error fails at once."""
         settings = self._settings
         backoff = Backoff(
             initial=settings.poll_initial_seconds,
@@ -238,7 +240,12 @@ class Durable:
         typed_poll = _typed(poll, name)
 
         def check(state: _Polled[T], context: WaitForConditionCheckContext) -> _Polled[T]:
-            expected = state["expected"] if state["poll"] else self._expectation(name, expect)
+            if state["poll"]:
+                expected = state["expected"]
+            else:
+                expected = (expect if settings.poll_estimates else None) or _UNKNOWN
+            if not state["poll"] and not at_once:
+                return {**state, "expected": expected, "poll": context.attempt}
             try:
                 return {
                     "value": typed_poll(),
@@ -246,6 +253,7 @@ class Durable:
                     "error": "",
                     "expected": expected,
                     "poll": context.attempt,
+                    "asked": state["asked"] + 1,
                 }
             except HealError:
                 raise
@@ -259,6 +267,7 @@ class Durable:
                     "error": limits.cut(redact_text(f"{type(error).__name__}: {error}"), 500) or "",
                     "expected": expected,
                     "poll": context.attempt,
+                    "asked": state["asked"] + 1,
                 }
 
         def strategy(state: _Polled[T], attempts: int) -> WaitForConditionDecision:
@@ -275,6 +284,7 @@ class Durable:
             "error": "",
             "expected": _UNKNOWN,
             "poll": 0,
+            "asked": 0,
         }
         try:
             final = self._context.wait_for_condition(
@@ -287,9 +297,13 @@ class Durable:
         value = final["value"]
         if value is not None and done(value):
             times = poll_times(backoff, final["expected"]["FirstLook"])
-            polls = final["poll"]
+            checks = final["poll"]
             return Waited(
-                value, polls, times[polls - 1], times[max(0, polls - 2)], final["expected"]
+                value,
+                final["asked"],
+                times[checks - 1],
+                times[max(0, checks - 2)],
+                final["expected"],
             )
         if failing(final):
             raise AwsUnavailable(
@@ -300,21 +314,3 @@ class Durable:
             f"{name}: waited {settings.max_wait_seconds}s for {waiting_for} (last status: "
             f"{value}); raise MAX_WAIT_SECONDS for large stacks, or run the heal again later"
         )
-
-    def _expectation(
-        self, name: str, expect: Expectation | Callable[[], Expectation] | None
-    ) -> Expectation:
-        """The wait's expectation, read by its first poll. A read that fails only costs the
-        estimate: the wait polls on the geometric schedule instead."""
-        if expect is None or isinstance(expect, dict):
-            return expect or _UNKNOWN
-        try:
-            return expect()
-        except Exception as error:
-            if is_sdk_error(error):
-                raise
-            self.logger.warning(
-                f"{name}: no estimate of how long CloudFormation takes; polling without one",
-                extra={"error": limits.cut(redact_text(f"{type(error).__name__}: {error}"), 500)},
-            )
-            return _UNKNOWN

@@ -151,6 +151,14 @@ class StackProgress(TypedDict):
     StackStatusReason: str
 
 
+class TemplateFacts(TypedDict):
+    """What the heal keeps of the stack's template: how many resources it declares (None when it
+    does not say plainly) and where its secrets are (``provenance.SecretPaths.to_json``)."""
+
+    Resources: int | None
+    Secrets: dict[str, Any]
+
+
 class Expectation(TypedDict):
     """When a wait expects CloudFormation to be done, fixed by its first poll and checkpointed
     with it: a replay decides the same delays from it (policy.polling)."""

@@ -30,10 +30,15 @@ class Settings(BaseSettings):
     notify_in_sync: bool = False
     #: Longest a single wait on CloudFormation (detection, change set, execution) may take.
     max_wait_seconds: int = Field(default=3600, ge=60)
+    #: Estimate how long CloudFormation takes (from the stack's size, and this heal's first
+    #: detection) and poll when it should be done (policy.polling). Off: every wait polls on
+    #: the geometric schedule below, e.g. for an emulator far faster than AWS (the CLI's
+    #: ``--sandbox``).
+    poll_estimates: bool = True
     #: The geometric schedule of a wait that has no estimate of how long CloudFormation takes:
     #: its first delay, growing by the rate up to the ceiling. A wait with an estimate polls at
-    #: the estimate, then every few seconds, and never makes more than one poll more than this
-    #: schedule would (policy.polling); the ceiling caps its gaps too.
+    #: half the estimate, then a little later each time, and never makes more than one poll
+    #: more than this schedule would (policy.polling); the ceiling caps its gaps too.
     poll_initial_seconds: int = Field(default=1, ge=1)
     poll_max_seconds: int = Field(default=120, ge=1)
     poll_backoff_rate: float = Field(default=1.6, ge=1.0)

@@ -10,7 +10,6 @@ decisions in ``policy``, message text in ``render``, AWS calls in the adapters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,6 +46,7 @@ from .records import (
     Review,
     StackInfo,
     StackProgress,
+    TemplateFacts,
 )
 from .redact import RedactingFilter, Redactor, redact_text
 from .settings import Settings
@@ -108,6 +108,7 @@ class Heal:
         if skip:
             return self.finish(Outcome.SKIPPED, skip)
         self.request, self.lowered = preflight.ceiling(self.request, stack, self.settings)
+        redactor = self.read_template(stack)
 
         detection = self.detect(stack, "detect drift")
         unchecked = self.unchecked(detection)
@@ -126,7 +127,6 @@ class Heal:
                 "run again later or spread the schedules wider"
             )
 
-        redactor = self.redactor(stack)
         self.found.drifted, self.found.drifted_total = self.read_drift(stack, redactor)
         if self.request.dry_run:
             return self.finish(
@@ -193,11 +193,31 @@ class Heal:
         )
         return decisions.other_heal(summaries, self.settings.change_set_prefix, self.name())
 
+    def read_template(self, stack: StackInfo) -> Redactor:
+        """Read the template once, for two things: how many resources it declares (the waits
+        expect CloudFormation done from it) and which properties take their values from NoEcho
+        parameters or secret dynamic references (never shown). Only the count and the names and
+        paths are checkpointed, never the template."""
+
+        def facts() -> TemplateFacts:
+            body = cfn.stack_template(self.cfn(), stack["StackId"])
+            return {
+                "Resources": cfn.resource_count(body),
+                "Secrets": provenance.secret_paths(body, stack["NoEchoParameterKeys"]).to_json(),
+            }
+
+        read = self.durable.step("read template", facts)
+        self.resources = read["Resources"]
+        return Redactor(
+            hide_all=self.settings.hide_values,
+            secrets=provenance.SecretPaths.from_json(read["Secrets"]),
+        )
+
     def detect(self, stack: StackInfo, name: str) -> DetectionStatus:
         """Detect drift and wait for the result. One detection runs per stack at a time: while
         another runs (someone's, or this heal's own whose answer was lost), wait for it to end
-        and start again. The first detection's wait expects it done from the stack's resources
-        (read by its first poll); a later one, as long as the first took."""
+        and start again. The first detection's wait expects it done from the stack's resources;
+        a later one, as long as the first took."""
         detection_id = self.durable.poll_until(
             f"{name}: start",
             lambda: cfn.start_drift_detection(self.cfn(), stack["StackId"]),
@@ -208,29 +228,19 @@ class Heal:
             f"{name}: wait",
             lambda: cfn.drift_detection_status(self.cfn(), detection_id),
             lambda s: s["DetectionStatus"] != states.DETECTION_IN_PROGRESS,
-            expect=self.expect_detection(stack),
+            expect=self.expect_detection(),
+            at_once=False,
         )
-        if self.detection_look is None:
-            self.resources = waited.expected["Resources"]
-            if waited.took:  # else it was over before the wait began: not measured
-                self.detection_look = polling.look_again(waited.took, waited.before)
+        if self.detection_look is None and waited.took:
+            self.detection_look = polling.look_again(waited.took, waited.before)
         return waited.value
 
-    def expect_detection(self, stack: StackInfo) -> Expectation | Callable[[], Expectation] | None:
+    def expect_detection(self) -> Expectation | None:
         """When a detection should be done: as long as this heal's first one took; else from
-        the stack's resources, counted in its template by the wait's first poll."""
+        the stack's resources; None when neither is known."""
         if self.detection_look is not None:
             return {"FirstLook": self.detection_look, "Resources": self.resources}
-        if self.resources is not None:  # the first detection was over before its wait began
-            return _expect(polling.DETECTION, self.resources, self.resources)
-
-        def count() -> Expectation:
-            resources = cfn.resource_count(self.cfn(), stack["StackId"])
-            if resources is None:
-                return {"FirstLook": None, "Resources": None}
-            return _expect(polling.DETECTION, resources, resources)
-
-        return count
+        return _expect(polling.DETECTION, self.resources)
 
     @staticmethod
     def unchecked(detection: DetectionStatus) -> detection_policy.Unchecked | None:
@@ -238,20 +248,6 @@ class Heal:
         if detection["DetectionStatus"] != states.DETECTION_FAILED:
             return None
         return detection_policy.unchecked(detection["DetectionStatusReason"])
-
-    def redactor(self, stack: StackInfo) -> Redactor:
-        """What must never be shown: HIDE_VALUES, and the properties whose values come from
-        NoEcho parameters or secret dynamic references, read from the template (only their
-        names and paths are checkpointed, never the template)."""
-        secrets = self.durable.step(
-            "locate secrets",
-            lambda: provenance.secret_paths(
-                cfn.stack_template(self.cfn(), stack["StackId"]), stack["NoEchoParameterKeys"]
-            ).to_json(),
-        )
-        return Redactor(
-            hide_all=self.settings.hide_values, secrets=provenance.SecretPaths.from_json(secrets)
-        )
 
     def read_drift(self, stack: StackInfo, redactor: Redactor) -> tuple[list[DriftedResource], int]:
         """The drifted resources (redacted, as many as a checkpoint may hold) and how many
@@ -282,7 +278,8 @@ class Heal:
             "create change set: wait",
             lambda: cfn.change_set_status(self.cfn(), change_set.id, stack["StackId"]),
             states.change_set_settled,
-            expect=_expect(polling.CHANGE_SET, self.resources or 0, self.resources),
+            expect=_expect(polling.CHANGE_SET, self.resources),
+            at_once=False,
         ).value
         if status["Status"] == "FAILED" and not states.is_empty_change_set(status):
             raise ChangeSetFailed(
@@ -389,7 +386,7 @@ class Heal:
         def judge() -> Assessment:
             client = self.cfn()
             changes = cfn.describe_change_set(client, change_set.id, redactor)["Changes"]
-            drifted = {
+            drifted = self.drifted_paths() or {
                 r["LogicalResourceId"]: [d["PropertyPath"] for d in r["PropertyDifferences"]]
                 for r in cfn.drifted_resources(client, stack["StackId"], redactor)
             }
@@ -403,6 +400,19 @@ class Heal:
 
         return self.durable.step("read changes", judge)
 
+    def drifted_paths(self) -> dict[str, list[str]] | None:
+        """Every drifted property path per resource, from the drift report read after detection;
+        None when it was cut to fit a checkpoint (then the drift is read again, whole)."""
+        found = self.found
+        if len(found.drifted) < found.drifted_total or any(
+            r.omitted_differences for r in found.drifted
+        ):
+            return None
+        return {
+            r.logical_resource_id: [d.property_path for d in r.property_differences]
+            for r in found.drifted
+        }
+
     def start_execution(self, stack: StackInfo, change_set: ChangeSetInfo) -> ExecutionStart:
         """Execute (idempotent by ClientRequestToken), unless a change set the healer did not
         make is on the stack: executing would make CloudFormation delete it."""
@@ -412,15 +422,22 @@ class Heal:
             """After a crash between the call and its checkpoint, the retry sees
             EXECUTE_IN_PROGRESS (or later) and does not execute again."""
             client = self.cfn()
-            status = cfn.change_set_status(client, arn, stack["StackId"])
-            if status["ExecutionStatus"] != "AVAILABLE":
-                return {**status, "Others": []}
             summaries = cfn.list_change_sets(client, stack["StackId"])
-            others = decisions.others(summaries, change_set.name)
-            if others:
-                return {**status, "Others": others}
+            ours = next((s for s in summaries if s["ChangeSetName"] == change_set.name), None)
+            if ours is None:  # executed (and so removed) already, or deleted: ask it by ARN
+                return {**cfn.change_set_status(client, arn, stack["StackId"]), "Others": []}
+            seen: ExecutionStart = {
+                "Status": ours["Status"],
+                "ExecutionStatus": ours["ExecutionStatus"],
+                "StatusReason": "",
+                "Others": decisions.others(summaries, change_set.name),
+            }
+            if seen["ExecutionStatus"] != "AVAILABLE":
+                return {**seen, "Others": []}
+            if seen["Others"]:
+                return seen
             cfn.execute_change_set(client, arn, token)
-            return {**status, "ExecutionStatus": "EXECUTE_IN_PROGRESS", "Others": []}
+            return {**seen, "ExecutionStatus": "EXECUTE_IN_PROGRESS"}
 
         started = self.durable.step("execute change set", start)
         if started["Others"] or started["ExecutionStatus"] in (
@@ -455,7 +472,8 @@ class Heal:
             "execute change set: wait",
             progress,
             lambda p: not states.is_busy(p["StackStatus"]),
-            expect=_expect(polling.EXECUTION, self.found.drifted_total, self.resources),
+            expect=_expect(polling.EXECUTION, self.resources),
+            at_once=started["ExecutionStatus"] != "EXECUTE_IN_PROGRESS",
         ).value
         if final["StackStatus"] != "UPDATE_COMPLETE":
             raise ExecutionFailed(
@@ -585,9 +603,12 @@ class Heal:
         return naming.change_set_name(self.settings.change_set_prefix, self.execution)
 
 
-def _expect(model: polling.Model, items: int, resources: int | None) -> Expectation:
-    """A wait's expectation from the model of the operation it waits for."""
-    return {"FirstLook": polling.first_look(model, items), "Resources": resources}
+def _expect(model: polling.Model, resources: int | None) -> Expectation | None:
+    """A wait's expectation from the model of the operation it waits for and the stack's
+    resources; None (the geometric schedule) when the template did not say how many."""
+    if resources is None:
+        return None
+    return {"FirstLook": polling.first_look(model, resources), "Resources": resources}
 
 
 def _duration(seconds: int) -> str:

@@ -53,7 +53,7 @@ def timeline(phases: Sequence[Phase], indent: str = "   ") -> None:
         assert phase.started is not None
         start = (phase.started - origin).total_seconds()
         took = ((phase.ended or phase.started) - phase.started).total_seconds()
-        polls = str(phase.attempts) if _is_poll(phase) else ""
+        polls = str(polls_of(phase)) if _is_poll(phase) else ""
         print(f"{indent}t+{start:6.1f}s  {phase.name:28} {took:6.1f}s  {polls}".rstrip())
 
 
@@ -143,11 +143,13 @@ class Progress:
         (what matters first: a line too long for the terminal is cut at its end)."""
         elapsed = time.monotonic() - self._started
         if _is_poll(phase):
+            asked = polls_of(phase)
             if phase.running:
-                note = f"poll {phase.attempts}" if phase.attempts else "asking"
+                note = f"poll {asked}" if asked else "waiting" if phase.attempts else "asking"
             else:
-                polls = f"{phase.attempts} poll{'s' if phase.attempts != 1 else ''}"
-                note = f"done after {polls} ({_seconds(phase):.0f}s)"
+                note = (
+                    f"done after {asked} poll{'s' if asked != 1 else ''} ({_seconds(phase):.0f}s)"
+                )
         elif phase.running:
             note = f"attempt {phase.attempts + 1}" if phase.attempts else "running"
         else:
@@ -186,13 +188,22 @@ def status_of(phase: Phase) -> str:
             if key.endswith("Status") and key not in skip and isinstance(shown, str) and shown
         )
     elif value is None:
-        text = "no answer yet"
+        text = "" if not state.get("asked", 1) else "no answer yet"
     else:
         text = ""  # e.g. the id of a drift detection that started
     if errors:
         failed = f"{errors} poll{'s' if errors != 1 else ''} in a row failed ({state['error']})"
         text = f"{text}; {failed}" if text else failed
     return text
+
+
+def polls_of(phase: Phase) -> int:
+    """How often a wait asked CloudFormation: its checks, but the one at once of a wait for work
+    just started, which asks nothing."""
+    state = phase.state()
+    if _is_poll_state(state) and isinstance(state.get("asked"), int):
+        return int(state["asked"])
+    return phase.attempts
 
 
 def _is_poll_state(state: Any) -> bool:
@@ -237,7 +248,9 @@ def quiet(enabled: bool = True) -> Iterator[None]:
     if not enabled or verbose:
         yield
         return
-    import drift_healer.handler  # noqa: F401  (creates the loggers whose handlers are muted)
+    # creates the loggers whose handlers are muted (the handler imports the reconciler lazily)
+    import drift_healer.handler
+    import drift_healer.reconciler  # noqa: F401
 
     handlers = [h for name in _SERVICE_LOGGERS for h in logging.getLogger(name).handlers]
     below_warning = _BelowWarning()

@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
             execution_base=5,
             execution_per_change=1,
         )
+        # ... which the healer's estimates (made for AWS) would overshoot: poll geometrically.
+        settings = settings.model_copy(update={"poll_estimates": False})
         region = args.region or DEFAULT_REGION
         with Sandbox(server=True, timing=brisk, region=region) as sandbox, sandbox.environ():
             try:

@@ -1,7 +1,7 @@
 """Informed waits, end to end: each wait polls about when CloudFormation is done (an estimate from
 the stack's size, or from this heal's own first detection), a wrong estimate costs at most one
-poll, no estimate stretches a wait past MAX_WAIT_SECONDS, and the execution settles on the stack's
-status alone."""
+poll, no estimate stretches a wait past MAX_WAIT_SECONDS, a wait for work the heal has just
+started asks nothing at once, and the execution settles on the stack's status alone."""
 
 from __future__ import annotations
 
@@ -13,9 +13,20 @@ from drift_healer.policy import polling
 from drift_sandbox import Timing
 from tests.support import Harness, Run
 
-#: The sandbox's CloudFormation: detection 4 s + 1.5 s per resource, a change set 8 s, an
-#: execution 15 s + 5 s per change.
-TIMING = Timing()
+#: CloudFormation exactly as the healer models it (policy.polling) for a stack of 30 resources.
+AS_MODELLED = Timing(
+    detection_base=polling.DETECTION.seconds(30),
+    detection_per_resource=0,
+    change_set_creation=polling.CHANGE_SET.seconds(30),
+    execution_base=polling.EXECUTION.seconds(30),
+    execution_per_change=0,
+)
+#: A YAML template whose resources the healer does not count (flow style): no estimate.
+UNCOUNTED = (
+    "Parameters: {Env: {Type: String}}\n"
+    "Resources: {P: {Type: AWS::SSM::Parameter, Properties: {Name: /u, Type: String, "
+    "Value: 'on'}}}\n"
+)
 
 
 def parameters(count: int) -> str:
@@ -49,21 +60,35 @@ def took(run: Run) -> float:
 
 
 def test_each_wait_polls_about_when_cloudformation_is_done(harness: Harness) -> None:
-    """A 30-resource stack, CloudFormation as fast as modelled: the heal ends within 10% of
-    CloudFormation's own time, each wait asks once at once and a couple of times around the end;
-    the verifying detection is expected as long as the first one took, and seen done at once."""
+    """A 30-resource stack, CloudFormation as fast as modelled: the heal ends within 15% of
+    CloudFormation's own time (waits this short may poll only a few times, see policy.polling;
+    longer ones come closer, see make bench); each wait checks at once without asking
+    (CloudFormation has only just started), then polls a few times from half the model's time
+    on; the verifying
+    detection is expected as long as the first one took, and seen done at its first poll."""
+    harness.sandbox.engine.timing = AS_MODELLED
     harness.stack(TemplateBody=parameters(30))
     harness.sandbox.client("ssm").put_parameter(
         Name="/app/p0", Value="off", Type="String", Overwrite=True
     )
     run = harness.run({"StackName": "app"})
     assert run.outcome == "HEALED"
-    own = 2 * TIMING.detection(30).total_seconds() + 8 + TIMING.execution(1).total_seconds()
-    assert took(run) - own <= 0.1 * own
-    assert run.attempts("detect drift: wait") <= 4
-    assert run.attempts("verify: wait") == 2  # at once, then when the first detection ended
-    assert run.attempts("create change set: wait") <= 3
-    assert run.attempts("execute change set: wait") <= 4
+    own = (
+        2 * AS_MODELLED.detection(30).total_seconds()
+        + AS_MODELLED.creation().total_seconds()
+        + AS_MODELLED.execution(1).total_seconds()
+    )
+    assert took(run) - own <= 0.15 * own
+    assert run.attempts("detect drift: wait") <= 6
+    assert run.attempts("verify: wait") == 2  # the check at once, then when the first ended
+    assert run.attempts("create change set: wait") <= 6
+    assert run.attempts("execute change set: wait") <= 7
+    waits = ("detect drift: wait", "verify: wait", "create change set: wait")
+    assert (
+        harness.sandbox.calls[("cloudformation", "DescribeStackDriftDetectionStatus")]
+        + harness.sandbox.calls[("cloudformation", "DescribeChangeSet")]
+        == sum(run.attempts(w) - 1 for w in waits) + 1
+    )  # read changes: the one DescribeChangeSet outside the waits
 
 
 def test_the_execution_settles_on_the_stack_status_alone(harness: Harness) -> None:
@@ -79,12 +104,13 @@ def test_the_execution_settles_on_the_stack_status_alone(harness: Harness) -> No
     [before] = at_execute
     after = cloudformation_calls(harness) - before
     assert after["DescribeChangeSet"] == 0
-    assert after["DescribeStacks"] == run.attempts("execute change set: wait")
+    # the check at once asks nothing: the execution has only just started
+    assert after["DescribeStacks"] == run.attempts("execute change set: wait") - 1
 
 
 def test_the_stack_size_is_read_once_per_heal_whatever_the_replays(harness: Harness) -> None:
-    """The estimate is read by the first poll and checkpointed with it: the execution is
-    replayed at every poll, the template is read once (in sync: nothing else reads it)."""
+    """The template is read once, in a step, for its size and its secrets: the execution is
+    replayed at every poll, the template is not read again."""
     harness.stack(TemplateBody=parameters(12))
     run = harness.run({"StackName": "app"})
     assert run.outcome == "IN_SYNC"
@@ -96,28 +122,44 @@ def test_the_stack_size_is_read_once_per_heal_whatever_the_replays(harness: Harn
     }
 
 
-@pytest.mark.fault(
-    "The stack's template cannot be read to estimate the detection",
-    "the wait polls without an estimate; the heal finishes",
-)
 def test_without_an_estimate_the_wait_polls_geometrically_and_the_heal_finishes(
     harness: Harness,
 ) -> None:
-    harness.stack()
-    harness.sandbox.faults.deny("GetTemplate", times=1)
+    """A template whose resources the healer does not count: no estimate, the geometric
+    schedule, and the heal finishes all the same."""
+    harness.stack(TemplateBody=UNCOUNTED)
     run = harness.run({"StackName": "app"})
     assert run.outcome == "IN_SYNC"
     assert run.local.phase("detect drift: wait").state()["expected"]["FirstLook"] is None
 
 
+@pytest.mark.fault(
+    "The stack's template cannot be read (GetTemplate refused)",
+    "FAILED before any detection, the permission named; nothing was changed",
+)
+def test_an_unreadable_template_fails_the_heal_before_it_changes_anything(
+    harness: Harness,
+) -> None:
+    """Without its template the heal cannot tell which values are secrets: it stops at once."""
+    harness.stack()
+    harness.drift()
+    harness.sandbox.faults.deny("GetTemplate", times=1)
+    run = harness.run({"StackName": "app"})
+    assert run.error.type.endswith("AccessDenied")
+    assert "read template" in run.error.message and "GetTemplate" in run.error.message
+    for action in ("DetectStackDrift", "CreateChangeSet", "ExecuteChangeSet"):
+        assert harness.sandbox.calls[("cloudformation", action)] == 0, action
+    assert "GetTemplate" in run.failure_note()
+
+
 def test_a_wrong_estimate_costs_at_most_one_poll(harness: Harness) -> None:
-    """Detection takes 10 minutes where the model says 12 s: the informed wait polls at most
-    once more than one that knows nothing (its template unreadable)."""
-    harness.sandbox.engine.timing = Timing(detection_base=600)
+    """Detection takes 10 minutes where the model says about 12 s: the informed wait polls at
+    most once more than one that knows nothing (its template's resources uncounted)."""
+    harness.sandbox.engine.timing = Timing(detection_base=600, detection_per_resource=0)
     harness.stack()
     informed = harness.run({"StackName": "app"})
-    harness.sandbox.faults.deny("GetTemplate", times=1)
-    blind = harness.run({"StackName": "app"})
+    harness.stack(name="blind", TemplateBody=UNCOUNTED)
+    blind = harness.run({"StackName": "blind"})
     assert informed.outcome == blind.outcome == "IN_SYNC"
     polls = informed.attempts("detect drift: wait")
     assert polls <= blind.attempts("detect drift: wait") + 1
@@ -139,3 +181,12 @@ def test_an_estimate_beyond_the_bound_does_not_stretch_the_wait(
     assert wait.attempts == 2
     assert wait.started is not None and wait.ended is not None
     assert (wait.ended - wait.started).total_seconds() <= 600 + 5
+
+
+def test_estimates_can_be_turned_off(harness: Harness) -> None:
+    """POLL_ESTIMATES=false (the CLI's --sandbox, whose CloudFormation is far faster than AWS's):
+    every wait polls on the geometric schedule, the template read all the same."""
+    harness.stack(TemplateBody=parameters(12))
+    run = harness.run({"StackName": "app"}, poll_estimates=False)
+    assert run.outcome == "IN_SYNC"
+    assert run.local.phase("detect drift: wait").state()["expected"]["FirstLook"] is None

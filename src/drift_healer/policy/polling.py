@@ -1,12 +1,15 @@
-"""When a wait on CloudFormation polls: at once, at the time it expects CloudFormation to be done,
-then every few seconds; and when it gives up.
+"""When a wait on CloudFormation polls: when it expects CloudFormation to be done, then a little
+later each time; and when it gives up.
 
 A wait that knows roughly how long CloudFormation will take (an estimate from the stack's size, or
-from how long the same operation took earlier in this heal) polls once at once, then at its
-*first look* (a little before the estimate: CloudFormation's durations vary), then every few
-seconds, the gaps growing gently. A wait that knows nothing polls on the geometric schedule of the
+from how long the same operation took earlier in this heal) polls at its *first look* (when the
+quickest stacks of its size are done: CloudFormation's durations vary by about half either way),
+then each poll a tenth later than the one before, so that it sees CloudFormation done within a
+tenth of its time (a twentieth on average; short waits, allowed fewer polls by the second
+guarantee below, a few seconds). A wait that knows nothing polls on the geometric schedule of the
 settings (from ``POLL_INITIAL_SECONDS``, growing by ``POLL_BACKOFF_RATE`` up to
-``POLL_MAX_SECONDS``).
+``POLL_MAX_SECONDS``). The check at once that every wait begins with (the durable SDK's
+``wait_for_condition`` checks first) asks CloudFormation only when the work may be done already.
 
 Two guarantees, whatever the estimate (tests/unit/test_polling.py checks them over estimates and
 durations):
@@ -26,15 +29,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-#: The first look comes at this share of the modelled duration: CloudFormation often takes less
-#: than the model says (it varies by about half either way), and a look too early costs only a
+#: The first look comes at this share of the modelled duration: CloudFormation takes anywhere
+#: from about half the model to one and a half times it, and a look too early costs only a
 #: short gap, a look too late the whole difference.
-LEAD = 0.8
-#: After the first look, polls come every this share of it (a few seconds for a small stack) ...
-STEP = 0.12
-#: ... each gap this much longer than the one before ...
-GROWTH = 1.1
-#: ... and none shorter than this, in seconds (a second more or less is not worth a poll).
+LEAD = 0.5
+#: After the first look, each poll comes this many times as long after the wait began as the one
+#: before (a poll at 40 s, the next at 44 s), or more when the polls the guarantee below allows
+#: until the slowest stacks are done (three times the first look) are fewer: then they are spread
+#: evenly over that window ...
+LATER = 1.1
+#: ... and never sooner than this many seconds after it (a second more or less is not worth a
+#: poll).
 SHORTEST = 2
 
 
@@ -49,12 +54,14 @@ class Model:
         return self.base + self.per_item * max(0, items)
 
 
-#: Drift detection reads every resource of the stack.
-DETECTION = Model(base=4.0, per_item=1.5)
-#: Making a change set takes about the same time whatever the stack, a little more for a large one.
-CHANGE_SET = Model(base=8.0, per_item=0.02)
-#: Executing it updates every drifted resource.
-EXECUTION = Model(base=15.0, per_item=5.0)
+#: How long each operation takes on a stack of n resources, on average: drift detection reads
+#: every resource; the REVERT_DRIFT change set compares the template with each of them; the
+#: execution walks the stack's dependency graph, whatever few resources it updates. The numbers
+#: are the benchmark's model (bench/model.py: ~90 s for a heal of 5 resources, ~1,160 s for
+#: 500). A stack that takes longer or shorter costs at most one poll more than no estimate.
+DETECTION = Model(base=12.0, per_item=0.6)
+CHANGE_SET = Model(base=15.0, per_item=0.3)
+EXECUTION = Model(base=40.0, per_item=0.66)
 
 
 def first_look(model: Model, items: int) -> int:
@@ -63,10 +70,10 @@ def first_look(model: Model, items: int) -> int:
 
 
 def look_again(took: int, before: int) -> int:
-    """The first look of a wait for an operation that took at most ``took`` seconds the last
-    time (its wait saw it running ``before`` seconds in): it will take as long again. Seen done
-    at the first look (nothing after the poll at once), it may have taken much less: look a
-    little earlier."""
+    """The first look of a wait for an operation that took more than ``before`` seconds and at
+    most ``took`` the last time (the polls before and at which its wait saw it done): it will
+    take as long again, so look when it was seen done. Seen done at the first look, it may have
+    taken much less: look earlier."""
     return max(1, took if before else math.ceil(LEAD * took))
 
 
@@ -97,23 +104,25 @@ def poll_times(backoff: Backoff, look: int | None = None) -> tuple[int, ...]:
         return tuple(times)
     geometric = poll_times(backoff)
     times.append(min(bound, max(1, look)))
+    allowed = sum(t <= 3 * look for t in geometric) + 1 - len(times)
+    later = max(LATER, 3 ** (1 / max(1, allowed)))
     while times[-1] < bound:
         n = len(times) - 1  # gaps after the first look so far
-        short = _grown(STEP * look, GROWTH, n - 1, backoff.ceiling, SHORTEST)
+        gap = min(backoff.ceiling, max(SHORTEST, math.ceil(times[-1] * (later - 1))))
         # poll n + 2 never comes before the geometric schedule's poll n + 1: at most one poll
         # more than knowing nothing
-        times.append(min(bound, max(times[-1] + short, geometric[n])))
+        times.append(min(bound, max(times[-1] + gap, geometric[n])))
     return tuple(times)
 
 
-def _grown(first: float, rate: float, times: int, ceiling: int, shortest: int = 1) -> int:
-    """``first`` grown ``times`` by ``rate``, in whole seconds: at least ``shortest`` (and one),
-    at most ``ceiling``."""
+def _grown(first: float, rate: float, times: int, ceiling: int) -> int:
+    """``first`` grown ``times`` by ``rate``, in whole seconds: at least one, at most
+    ``ceiling``."""
     try:
         grown = first * rate**times
     except OverflowError:
         grown = math.inf
-    return max(1, min(ceiling, max(shortest, math.ceil(min(ceiling, grown)))))
+    return max(1, min(ceiling, math.ceil(min(ceiling, grown))))
 
 
 def polls_within(max_wait: int, delay_after: Callable[[int], int]) -> int:
