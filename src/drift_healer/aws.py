@@ -122,6 +122,10 @@ _SERVICE_OF = {
     "CreateSchedule": "scheduler",
     "UpdateSchedule": "scheduler",
     "DeleteSchedule": "scheduler",
+    "GetSecretValue": "secretsmanager",
+    "GetDurableExecutionHistory": "lambda",
+    "SendDurableExecutionCallbackSuccess": "lambda",
+    "SendDurableExecutionCallbackFailure": "lambda",
 }
 
 
@@ -144,6 +148,16 @@ def cloudformation(
 def sns(max_attempts: int) -> SNSClient:
     """The healer's own SNS client (the function's account and region)."""
     return cast("SNSClient", _client("sns", None, None, "", max_attempts))
+
+
+def secrets(max_attempts: int) -> Any:
+    """The healer's own Secrets Manager client (the review links' key)."""
+    return _client("secretsmanager", None, None, "", max_attempts)
+
+
+def durable_executions(region: str | None, max_attempts: int) -> Any:
+    """A Lambda client for the durable-execution API (history, callbacks) in ``region``."""
+    return _client("lambda", region, None, "", max_attempts)
 
 
 def tagging(
@@ -170,6 +184,7 @@ def _client(
         region,
         max_attempts,
         os.environ.get("AWS_ENDPOINT_URL"),
+        os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}"),
         role_arn,
         execution if role_arn else None,
     )

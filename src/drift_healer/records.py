@@ -209,6 +209,9 @@ class Review(TypedDict):
     LastUpdated: str
     #: ISO 8601: after this, the request times out and the change set is deleted.
     Deadline: str
+    #: The heal as the reviewer is asked to approve it (models.HealResult's JSON, redacted and
+    #: bounded like the result): the email and the review page show it.
+    Plan: dict[str, Any]
 
 
 class Recheck(TypedDict):

@@ -83,9 +83,16 @@ def render(result: HealResult, region: str) -> Message:
     )
 
 
-def approval_request(result: HealResult, region: str, callback_id: str, review: Review) -> Message:
+def approval_request(
+    result: HealResult,
+    region: str,
+    callback_id: str,
+    review: Review,
+    review_link: str | None = None,
+) -> Message:
     """The request a reviewer acts on: the plan (drift, change set, risk), what the approval is
-    bound to, the deadline, and the exact commands to approve or reject."""
+    bound to, the deadline, the review page's signed link (when there is one) and the exact
+    commands to approve or reject."""
     subject = " ".join(f"[drift-healer] {_short_name(result.stack_name)}: approval needed".split())[
         :SUBJECT_LIMIT
     ]
@@ -102,6 +109,16 @@ def approval_request(result: HealResult, region: str, callback_id: str, review: 
         "  The approval holds for exactly these changes: if the change set, the stack or its",
         "  other change sets differ when it arrives, nothing is executed.",
         "",
+        *(
+            [
+                "Review it, then approve or reject it, in your browser (the link is yours: it",
+                f"works once, until the deadline): {review_link}",
+                "",
+                "Or from a terminal.",
+            ]
+            if review_link
+            else []
+        ),
         "To approve (after reviewing the change set):",
         f"  aws lambda send-durable-execution-callback-success --region {region} "
         f"--callback-id {callback_id} --cli-binary-format raw-in-base64-out "

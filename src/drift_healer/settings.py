@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     #: How long a RequireApproval heal waits for a person (72 hours); then the change set is
     #: deleted and the heal ends REJECTED. Must fit the function's ExecutionTimeout.
     approval_timeout_seconds: int = Field(default=72 * 3600, ge=1)
+    #: Signed review links (the template's ReviewLinks=enabled): the review page's Function URL
+    #: and the Secrets Manager secret whose value signs the links. Both empty: the approval email
+    #: carries the commands only.
+    review_url: str = ""
+    review_secret_arn: str = ""
     #: Hide every property value (drift, change sets, result, email, logs); show only paths.
     hide_values: bool = False
     log_level: str = "INFO"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aws_durable_execution_sdk_python import DurableContext
 from aws_lambda_powertools import Logger
 
-from . import aws, provenance, render, sns, telemetry
+from . import aws, provenance, render, secrets, sns, telemetry
 from . import cloudformation as cfn
 from .durable import Durable, is_sdk_error
 from .errors import ChangeSetFailed, DetectionFailed, ExecutionFailed, HealError, StackNotFound
@@ -32,7 +32,7 @@ from .models import (
     Verification,
     parse_request,
 )
-from .policy import approval, decisions, limits, naming, polling, preflight, risk, states
+from .policy import approval, decisions, limits, links, naming, polling, preflight, risk, states
 from .policy import detection as detection_policy
 from .records import (
     Assessment,
@@ -304,6 +304,7 @@ class Heal:
                 Deadline=(datetime.now(UTC) + timedelta(seconds=timeout)).isoformat(
                     timespec="seconds"
                 ),
+                Plan=self.result(Outcome.CHANGE_SET_CREATED, "awaiting approval").dump(),
             ),
         )
         answer = self.durable.wait_for_person(
@@ -352,9 +353,21 @@ class Heal:
         return self.verify(stack, redactor)
 
     def ask(self, callback_id: str, review: Review) -> None:
-        """Send the approval request (inside the callback's submitter step)."""
-        pending = self.result(Outcome.CHANGE_SET_CREATED, "awaiting approval")
-        message = render.approval_request(pending, self.region, callback_id, review)
+        """Send the approval request (inside the callback's submitter step), with a signed
+        review link when the deployment has the review page."""
+        pending = HealResult.model_validate(review["Plan"])
+        try:
+            link = self.review_link(callback_id, review)
+        except Exception as error:
+            if is_sdk_error(error) or aws.is_transient(error):
+                raise  # the step retries
+            # the commands in the request still work: ask without the link rather than not ask
+            self.durable.logger.error(
+                "the review link could not be signed; the request carries the commands only",
+                extra={"error": redact_text(f"{type(error).__name__}: {error}")},
+            )
+            link = None
+        message = render.approval_request(pending, self.region, callback_id, review, link)
         topic = self.settings.sns_topic_arn
         if not topic:
             self.durable.logger.info(
@@ -363,6 +376,24 @@ class Heal:
             )
             return
         sns.publish(aws.sns(self.settings.aws_max_attempts), topic, message)
+
+    def review_link(self, callback_id: str, review: Review) -> str | None:
+        """The review page's link for this approval, signed until its deadline; None without
+        the review page (REVIEW_URL and REVIEW_SECRET_ARN unset)."""
+        settings = self.settings
+        if not (settings.review_url and settings.review_secret_arn):
+            return None
+        key = secrets.review_key(aws.secrets(settings.aws_max_attempts), settings.review_secret_arn)
+        token = links.sign(
+            key,
+            links.Link(
+                execution=self.execution,
+                callback_id=callback_id,
+                fingerprint=review["Fingerprint"],
+                expires=datetime.fromisoformat(review["Deadline"]),
+            ),
+        )
+        return f"{settings.review_url.rstrip('/')}/?t={token}"
 
     def recheck(self, stack: StackInfo, change_set: ChangeSetInfo, redactor: Redactor) -> Recheck:
         """The change set, its changes' fingerprint, the stack and its other change sets, now."""

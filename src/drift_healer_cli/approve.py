@@ -10,18 +10,14 @@ Works against a deployed function, and against a local run (``--endpoint-url``, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from drift_healer import executions
 from drift_healer_cli.errors import CliError, Exit
-
-#: What the SDK names the callback of the heal's wait_for_callback(name="approval").
-APPROVAL = "approval create callback id"
-_ENDED = ("CallbackSucceeded", "CallbackFailed", "CallbackTimedOut")
 
 
 def run(args: argparse.Namespace, approve: bool) -> int:
@@ -33,19 +29,7 @@ def run(args: argparse.Namespace, approve: bool) -> int:
     callback_id = pending_approval(client, execution)
     document = {"Approver": caller(region), "Ticket": args.ticket, "Comment": args.comment}
     answer = {k: v for k, v in document.items() if v}
-    if approve:
-        client.send_durable_execution_callback_success(
-            CallbackId=callback_id, Result=json.dumps(answer).encode()
-        )
-    else:
-        client.send_durable_execution_callback_failure(
-            CallbackId=callback_id,
-            Error={
-                "ErrorMessage": args.comment or "rejected",
-                "ErrorType": "Rejected",
-                "ErrorData": json.dumps(answer),
-            },
-        )
+    executions.answer(client, callback_id, approve, answer)
     verb = "approved" if approve else "rejected"
     print(f"{verb} as {answer['Approver']}: the heal goes on (make history EXECUTION=<arn>)")
     return 0
@@ -53,23 +37,8 @@ def run(args: argparse.Namespace, approve: bool) -> int:
 
 def pending_approval(client: Any, execution: str) -> str:
     """The id of the approval the execution waits for; CliError when it waits for none."""
-    started: dict[str, str] = {}
-    ended: set[str] = set()
     try:
-        marker: str | None = None
-        while True:
-            page = client.get_durable_execution_history(
-                DurableExecutionArn=execution, **({"Marker": marker} if marker else {})
-            )
-            for event in page.get("Events", []):
-                kind = event.get("EventType")
-                if kind == "CallbackStarted" and event.get("Name") == APPROVAL:
-                    started[event["Id"]] = event["CallbackStartedDetails"]["CallbackId"]
-                elif kind in _ENDED:
-                    ended.add(event.get("Id", ""))
-            marker = page.get("NextMarker")
-            if not marker:
-                break
+        waiting = executions.pending_approval(client, execution)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             raise CliError(
@@ -78,15 +47,14 @@ def pending_approval(client: Any, execution: str) -> str:
                 "copy the execution's ARN from the approval email or make executions",
             ) from None
         raise
-    waiting = [callback for op, callback in started.items() if op not in ended]
-    if not waiting:
+    if waiting is None:
         raise CliError(
             Exit.USAGE,
             "the execution waits for no approval: it was answered, it timed out, or it has not "
             "asked yet",
             "make history EXECUTION=<arn> shows where it is",
         )
-    return waiting[-1]
+    return waiting
 
 
 def caller(region: str | None) -> str:

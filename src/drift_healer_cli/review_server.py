@@ -1,0 +1,88 @@
+"""The review page on this machine: an HTTP server on 127.0.0.1 that hands each request to the
+review function's own code (``drift_healer.review.handle``) as a Lambda Function URL would, and
+sends back its page. For ``make demo`` and the tests that open the page in a real browser.
+
+The review function reads the heal's history and answers its callback over the Lambda API: point
+it at a local run's endpoint (``LocalRunner.serve``) with ``AWS_ENDPOINT_URL_LAMBDA``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from drift_healer import review
+from drift_healer.settings import Settings
+
+
+class ReviewServer:
+    """Serves the review page until ``close``; ``url`` is its address."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(settings))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        host, port = self._server.server_address[:2]
+        self.url = f"http://{host!s}:{port}/"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ReviewServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def function_url_event(method: str, target: str, body: str = "") -> dict[str, Any]:
+    """The Function URL event (payload format 2.0) of an HTTP request, as far as the page reads
+    it: method, path, query, body."""
+    parts = urlsplit(target)
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    return {
+        "version": "2.0",
+        "rawPath": parts.path or "/",
+        "rawQueryString": parts.query,
+        **({"queryStringParameters": query} if query else {}),
+        "requestContext": {"http": {"method": method, "path": parts.path or "/"}},
+        **({"body": body, "isBase64Encoded": False} if body else {}),
+    }
+
+
+def _handler(settings: Settings) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self._answer("GET")
+
+        def do_HEAD(self) -> None:
+            self._answer("HEAD")
+
+        def do_POST(self) -> None:
+            length = min(int(self.headers.get("Content-Length") or 0), 2 * review.MAX_BODY)
+            self._answer("POST", self.rfile.read(length).decode(errors="replace"))
+
+        def do_PUT(self) -> None:
+            self._answer("PUT")
+
+        def _answer(self, method: str, body: str = "") -> None:
+            page = review.handle(
+                function_url_event(method, self.path, body), settings, datetime.now(UTC)
+            )
+            payload = str(page.get("body", "")).encode()
+            self.send_response(int(page["statusCode"]))
+            for name, value in page.get("headers", {}).items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the access log would carry the token."""
+
+    return Handler

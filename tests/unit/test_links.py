@@ -1,0 +1,78 @@
+"""Signed review links: a token verifies only as signed, only under its secret, only until it
+expires; anything else is refused with a reason, never an untyped error."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drift_healer.policy import links
+from drift_healer.policy.links import Link, LinkRefused
+
+SECRET = "k" * 64
+NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+LINK = Link(
+    execution="arn:aws:lambda:eu-west-1:123456789012:function:drift-healer:$LATEST/"
+    "durable-execution/nightly/0b7e",
+    callback_id="eyJjIjoiY2FsbGJhY2sifQ==",
+    fingerprint="sha256:0123456789abcdef0123456789abcdef",
+    expires=NOW + timedelta(hours=72),
+)
+
+
+def test_a_token_verifies_to_exactly_what_was_signed() -> None:
+    token = links.sign(SECRET, LINK)
+    assert links.verify(SECRET, token, NOW) == LINK
+    assert all(c.isalnum() or c in "-_." for c in token)  # safe in a URL as it is
+
+
+def test_any_changed_character_is_refused_as_forged() -> None:
+    token = links.sign(SECRET, LINK)
+    for i in range(len(token)):
+        changed = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
+        with pytest.raises(LinkRefused) as refused:
+            links.verify(SECRET, changed, NOW)
+        assert refused.value.why == "forged", i
+
+
+def test_another_secret_or_another_link_does_not_verify() -> None:
+    token = links.sign(SECRET, LINK)
+    with pytest.raises(LinkRefused, match="not valid"):
+        links.verify("s" * 64, token, NOW)
+    # a link for another callback, spliced with this token's signature
+    other = links.sign(SECRET, Link(LINK.execution, "other", LINK.fingerprint, LINK.expires))
+    spliced = ".".join([*other.split(".")[:2], token.split(".")[2]])
+    with pytest.raises(LinkRefused):
+        links.verify(SECRET, spliced, NOW)
+
+
+def test_an_expired_token_says_so() -> None:
+    token = links.sign(SECRET, LINK)
+    with pytest.raises(LinkRefused) as refused:
+        links.verify(SECRET, token, LINK.expires)
+    assert refused.value.why == "expired"
+    assert "expired at 2026-12-05T09:00+00:00" in str(refused.value)
+    assert links.verify(SECRET, token, LINK.expires - timedelta(seconds=1)) == LINK
+
+
+def test_a_short_secret_is_refused_with_the_fix() -> None:
+    with pytest.raises(ValueError, match="fewer than 32"):
+        links.sign("short", LINK)
+
+
+@given(st.text(max_size=5000))
+def test_whatever_arrives_as_a_token_is_refused_typed(token: str) -> None:
+    with pytest.raises(LinkRefused):
+        links.verify(SECRET, token, NOW)
+
+
+@given(st.binary(max_size=300))
+def test_a_signed_payload_that_is_not_a_link_is_refused(payload: bytes) -> None:
+    """Even correctly signed bytes are refused unless they are a link this module made."""
+    body = links._b64(payload)
+    token = f"{links.VERSION}.{body}.{links._b64(links._mac(SECRET, body))}"
+    with pytest.raises(LinkRefused):
+        links.verify(SECRET, token, NOW)
