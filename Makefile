@@ -22,7 +22,8 @@ EXECUTION ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test lint fmt bench lock clean package artifact lambda-code build deploy \
-	deploy-prod invoke reconcile logs executions history build-HealerFunction build-ReconcilerFunction
+	deploy-prod invoke reconcile logs executions history build-HealerFunction build-ReconcilerFunction \
+	build-ReviewFunction
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -152,8 +153,8 @@ export ZIP_ARTIFACT
 # of the Architecture parameter, so one artifact serves both: the wheels of each platform, merged.
 # Only the compiled extensions differ between them, and those carry the architecture in their
 # file names (_pydantic_core.cpython-313-aarch64-linux-gnu.so beside ...-x86_64-linux-gnu.so), so
-# each runtime imports its own. Both functions ship the same artifact (different handlers).
-build-HealerFunction build-ReconcilerFunction:
+# each runtime imports its own. The functions ship the same artifact (different handlers).
+build-HealerFunction build-ReconcilerFunction build-ReviewFunction:
 	$(call wheels,$(ARTIFACTS_DIR),$(PLATFORM_arm64))
 	rm -rf $(ARTIFACTS_DIR).x86_64
 	$(call wheels,$(ARTIFACTS_DIR).x86_64,$(PLATFORM_x86_64))

@@ -57,7 +57,7 @@ def drift_url(region: str, stack_arn: str) -> str:
 def render(result: HealResult, region: str) -> Message:
     """Subject, body and filterable attributes of the message for ``result``."""
     headline = _HEADLINES[result.outcome]
-    subject = " ".join(f"[drift-healer] {_short_name(result.stack_name)}: {headline}".split())
+    subject = " ".join(f"[drift-healer] {short_name(result.stack_name)}: {headline}".split())
     if len(subject) > SUBJECT_LIMIT:
         subject = subject[: SUBJECT_LIMIT - 1] + "…"
     lines = [
@@ -93,7 +93,7 @@ def approval_request(
     """The request a reviewer acts on: the plan (drift, change set, risk), what the approval is
     bound to, the deadline, the review page's signed link (when there is one) and the exact
     commands to approve or reject."""
-    subject = " ".join(f"[drift-healer] {_short_name(result.stack_name)}: approval needed".split())[
+    subject = " ".join(f"[drift-healer] {short_name(result.stack_name)}: approval needed".split())[
         :SUBJECT_LIMIT
     ]
     risk = result.change_set.risk.value if result.change_set and result.change_set.risk else "?"
@@ -156,7 +156,7 @@ def _approval_section(result: HealResult) -> list[str]:
     return [*lines, ""]
 
 
-def _short_name(stack: str) -> str:
+def short_name(stack: str) -> str:
     """A stack ARN's name (``arn:…:stack/NAME/ID``), or the name as given."""
     parts = stack.split("/")
     return parts[1] if stack.startswith("arn:") and len(parts) >= 3 else stack

@@ -150,7 +150,8 @@ def _answer(request: Request, settings: Settings, now: datetime) -> tuple[int, s
             "answer with the commands in the approval email.",
         )
     plan = HealResult.model_validate(review["Plan"])
-    region = _region_of(link.execution) or ""
+    # the stack's region (console links); the execution's is the healer's
+    region = _region_of(plan.stack_id or "") or _region_of(link.execution) or ""
 
     def page(problem: str | None = None) -> str:
         return review_page.review(

@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from .models import HealResult
-from .render import drift_url
+from .render import drift_url, short_name
 
 #: What the form's fields may hold, in characters (the answer is recorded in the result).
 NAME_LIMIT = 200
@@ -62,13 +62,13 @@ def review(
     risk = change_set.risk.value if change_set and change_set.risk else "unknown"
     reasons = change_set.risk_reasons if change_set else []
     body = [
-        f"<h1>Approve the heal of {escape(plan.stack_name)}?</h1>",
+        f"<h1>Approve the heal of {escape(short_name(plan.stack_name))}?</h1>",
         *([f'<p class="alert" role="alert">{escape(problem)}</p>'] if problem else []),
         "<p>The healer found drift on this stack and made a change set that reverts it. It "
         "executes the change set only if you approve, and only if the change set is still "
         "exactly what this page shows.</p>",
         "<dl>",
-        _row("Stack", plan.stack_name),
+        _row("Stack", plan.stack_id or plan.stack_name),
         _row("Region", region),
         f'<dt>Risk</dt><dd><span class="risk-{escape(risk)}">{escape(risk)}</span></dd>',
         _row("Change set", change_set.name if change_set else "unknown"),
@@ -111,11 +111,12 @@ def review(
         "</fieldset>",
         "</form>",
     ]
-    return _page(f"Review: {plan.stack_name}", body)
+    return _page(f"Review: {short_name(plan.stack_name)}", body)
 
 
 def answered(stack: str, approved: bool, approver: str) -> str:
     """After an answer was sent: what happens next."""
+    stack = short_name(stack)
     if approved:
         title = f"Approved: {stack}"
         text = (

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 verbose = False
 
 #: The Powertools loggers of the healer and the reconciler (named after their services).
-_SERVICE_LOGGERS = ("drift-healer", "drift-healer-reconciler")
+_SERVICE_LOGGERS = ("drift-healer", "drift-healer-reconciler", "drift-healer-review")
 #: The sandbox server's access log (moto's server is werkzeug's): a line per request.
 _SERVER_LOGGER = "werkzeug"
 #: Powertools' switch: flush_metrics prints nothing while it is true (read at each flush).
@@ -250,7 +250,8 @@ def quiet(enabled: bool = True) -> Iterator[None]:
         return
     # creates the loggers whose handlers are muted (the handler imports the reconciler lazily)
     import drift_healer.handler
-    import drift_healer.reconciler  # noqa: F401
+    import drift_healer.reconciler
+    import drift_healer.review  # noqa: F401
 
     handlers = [h for name in _SERVICE_LOGGERS for h in logging.getLogger(name).handlers]
     below_warning = _BelowWarning()

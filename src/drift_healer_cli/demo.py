@@ -2,7 +2,9 @@
 
 A stack drifts; it is enrolled by tag while the healer proposes only (HealMode=propose), so the
 first scheduled run leaves a change set for review; the team switches to HealMode=heal, and the
-next scheduled run heals and verifies. Everything runs in this process, in a few seconds.
+next scheduled run heals and verifies. Then, under change control (ApprovalFor=all,
+ReviewLinks=enabled), the next drift waits for a person, who approves it on the review page.
+Everything runs in this process, in a few seconds.
 """
 
 from __future__ import annotations
@@ -112,8 +114,130 @@ def run() -> int:
         say("8. The result", "the execution's output in full (the README's \"The result\")")
         console.block(json.dumps(second.result, indent=2))
         code = _verify(sandbox, second.result, clock)
+        if code == 0:
+            code = _approval_round(sandbox, topic, event, clock)
     print(f"\n(the whole story took {time.monotonic() - began:.1f} s of real time)")
     return code
+
+
+def _approval_round(
+    sandbox: Sandbox, topic: str, event: dict[str, Any], clock: VirtualClock
+) -> int:
+    """Change control: the next drift waits for a person, who reads it on the review page and
+    approves it there; the heal goes on, verifies, and records who approved."""
+    import os
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    from drift_healer import aws, secrets
+    from drift_healer_cli.local import LocalRunner
+    from drift_healer_cli.review_server import ReviewServer
+
+    say("10. Under change control, a person approves", "ApprovalFor=all, ReviewLinks=enabled")
+    print("   The team now wants every change approved, from the email, in a browser:")
+    print("   $ sam deploy --parameter-overrides HealMode=heal ApprovalFor=all ReviewLinks=enabled")
+    print("   (the template adds the review page, a function behind a Function URL, and the")
+    print("   secret in Secrets Manager that signs its links)")
+    secret = sandbox.client("secretsmanager").create_secret(
+        Name="drift-healer-review", SecretString=_demo_secret()
+    )["ARN"]
+    print("   Someone switches the feature flag on again, by hand:")
+    print(
+        "   $ aws ssm put-parameter --name /checkout/demo/new-payment-flow --value on "
+        "--type String --overwrite"
+    )
+    sandbox.client("ssm").put_parameter(
+        Name="/checkout/demo/new-payment-flow", Value="on", Type="String", Overwrite=True
+    )
+    inbox = sandbox.inbox(topic)
+    settings = _healer(topic, "heal").model_copy(update={"review_secret_arn": secret})
+    with ReviewServer(settings) as page:
+        asking = LocalRunner(
+            settings.model_copy(update={"approval_for": "all", "review_url": page.url}),
+            skip_time=True,
+        )
+        saved = os.environ.get("AWS_ENDPOINT_URL_LAMBDA")
+        try:
+            clock.hand_to(asking, later=timedelta(days=1))
+            arn = asking.start(event, name="nightly-3")
+            asking.callback(arn)
+            # the review page reaches this run's durable-execution API, as it would Lambda's
+            os.environ["AWS_ENDPOINT_URL_LAMBDA"] = asking.serve()
+            aws.reset()
+            secrets.forget()
+            [request] = inbox.messages()
+            say("11. The approval request (SNS email)", "the heal waits, at no cost")
+            console.notification(request.subject, request.message)
+            link = request.message.split("until the deadline): ", 1)[1].split()[0]
+
+            say("12. The reviewer opens the link", "a page on the review function's URL")
+            shown = _fetch(link)
+            print(f"   GET {link[:60]}... -> {shown[0]}")
+            for line in _text_of(shown[1]):
+                print(f"   | {line}")
+            print("   Opening it changes nothing (mail scanners follow links too). They fill in")
+            print("   the form and press Approve:")
+            form = {
+                "t": urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["t"][0],
+                "name": "ana@example.com",
+                "ticket": "CHG-1234",
+                "comment": "reviewed the flag",
+                "confirm": "yes",
+                "decision": "approve",
+            }
+            answered = _fetch(page.url, urllib.parse.urlencode(form))
+            print(f"   POST {page.url} -> {answered[0]}: {_text_of(answered[1])[0]}")
+            again = _fetch(link)
+            print(f"   the same link again -> {again[0]}: {_text_of(again[1])[0]}")
+
+            say("13. The heal goes on", "re-checks, executes, verifies, records who approved")
+            third = asking.finish(arn)
+        finally:
+            asking.close()
+            if saved is None:
+                os.environ.pop("AWS_ENDPOINT_URL_LAMBDA", None)
+            else:
+                os.environ["AWS_ENDPOINT_URL_LAMBDA"] = saved
+            aws.reset()
+    _show(third)
+    if third.result is None:
+        print(f"\nThe heal FAILED: {third.error}")
+        return 1
+    print(f"   its Approval: {json.dumps(third.result.get('Approval'))}")
+    return 0 if third.result["Outcome"] == "HEALED" else 1
+
+
+def _demo_secret() -> str:
+    import secrets as random
+
+    return random.token_urlsafe(48)
+
+
+def _fetch(url: str, form: str | None = None) -> tuple[int, str]:
+    """Status and body of a GET (or, with ``form``, a POST) to the local review page."""
+    import urllib.error
+    import urllib.request
+
+    data = form.encode() if form is not None else None
+    try:
+        with urllib.request.urlopen(url, data=data, timeout=30) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode()
+
+
+def _text_of(html: str) -> list[str]:
+    """What a reader sees of the page's main part, one line per block, without markup."""
+    import re
+    from html import unescape
+
+    main = html.split("<main>", 1)[-1].split("</form>", 1)[0].split("</main>", 1)[0]
+    main = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", main, flags=re.S)
+    main = re.sub(r"</(h1|h2|p|tr|li|dd|caption|legend|label)>", "\n", main)
+    main = re.sub(r"</t[dh]>", "  ", main)
+    lines = [" ".join(unescape(re.sub(r"<[^>]+>", " ", line)).split()) for line in main.split("\n")]
+    return [line for line in lines if line][:24]
 
 
 def _healer(topic: str, mode: Mode) -> Settings:

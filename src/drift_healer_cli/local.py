@@ -310,6 +310,11 @@ class LocalRunner:
         """Serve this runner's executions over the Lambda durable-execution API on 127.0.0.1
         (the testing SDK's web server), so that any AWS client, ``drift-healer approve`` among
         them, can read their history and answer their callbacks; returns the endpoint URL."""
+        root = logging.getLogger()
+        if not root.handlers:
+            # the web server calls logging.basicConfig, whose handler on the root logger would
+            # print every log line of the process (the healer's INFO lines among them)
+            root.addHandler(logging.NullHandler())
         server = WebServer(
             WebServiceConfig(host="127.0.0.1", port=0, log_level=logging.WARNING),
             self._runner._executor,

@@ -307,6 +307,12 @@ class Resolver:
         if rtype == "AWS::CloudWatch::Alarm":
             name = self.name_of(logical_id, "AlarmName")
             return {"Ref": name, "Arn": f"{arn}:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"}
+        if rtype == "AWS::SecretsManager::Secret":
+            name = self.name_of(logical_id, "Name")
+            secret = f"{arn}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbCdEf"
+            return {"Ref": secret, "Id": secret}
+        if rtype == "AWS::Lambda::Url":
+            return {"FunctionUrl": "https://abcdefghijklmnopqrstuvwxyz012345.lambda-url.on.aws/"}
         if rtype == "AWS::Scheduler::ScheduleGroup":
             name = self.name_of(logical_id, "Name")
             return {"Ref": name, "Arn": f"{arn}:scheduler:{REGION}:{ACCOUNT}:schedule-group/{name}"}

@@ -157,7 +157,7 @@ def test_sam_build_succeeds_offline_in_reasonable_time(built: dict[str, Any]) ->
 
 def test_both_functions_are_built_with_their_handlers(built: dict[str, Any]) -> None:
     artifacts = _artifacts(built)
-    assert sorted(artifacts) == ["HealerFunction", "ReconcilerFunction"]
+    assert sorted(artifacts) == ["HealerFunction", "ReconcilerFunction", "ReviewFunction"]
     source = load("template.yaml")["Resources"]
     built_template = yaml_parse((Path(built["build"]) / "template.yaml").read_text())
     for logical_id, folder in artifacts.items():
@@ -168,7 +168,7 @@ def test_both_functions_are_built_with_their_handlers(built: dict[str, Any]) -> 
         assert (folder / (module.replace(".", "/") + ".py")).is_file(), handler
 
 
-@pytest.mark.parametrize("logical_id", ["HealerFunction", "ReconcilerFunction"])
+@pytest.mark.parametrize("logical_id", ["HealerFunction", "ReconcilerFunction", "ReviewFunction"])
 def test_the_artifact_holds_the_pinned_wheels_and_drift_healer_only(
     built: dict[str, Any], logical_id: str
 ) -> None:

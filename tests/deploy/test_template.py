@@ -60,7 +60,7 @@ def test_both_functions_build_from_src_with_the_makefile() -> None:
     runs the Makefile of ContextPath (the repository's)."""
     template = load("template.yaml")
     functions = resources_of(template, "AWS::Serverless::Function")
-    assert sorted(functions) == ["HealerFunction", "ReconcilerFunction"]
+    assert sorted(functions) == ["HealerFunction", "ReconcilerFunction", "ReviewFunction"]
     for logical_id, function in functions.items():
         assert function["Properties"]["CodeUri"] == "src/", logical_id
         assert function["Metadata"]["BuildMethod"] == "makefile", logical_id
@@ -158,7 +158,11 @@ def test_the_template_passes_the_fleet_to_the_reconciler(translated: dict[str, A
 
 @pytest.mark.parametrize(
     ("logical_id", "settings"),
-    [("HealerFunction", [Settings]), ("ReconcilerFunction", [Settings, FleetSettings])],
+    [
+        ("HealerFunction", [Settings]),
+        ("ReconcilerFunction", [Settings, FleetSettings]),
+        ("ReviewFunction", [Settings]),
+    ],
 )
 def test_every_variable_the_template_sets_is_read_by_the_code(
     translated: dict[str, Any], logical_id: str, settings: list[type[Any]]
@@ -509,6 +513,61 @@ def test_approver_policy_sends_callbacks_to_this_function_only(translated: dict[
     assert "*" not in statement["Resource"]
 
 
+def test_the_review_page_is_off_by_default_and_public_only_through_its_url(
+    translated: dict[str, Any],
+) -> None:
+    """ReviewLinks=enabled adds the review function behind a public Function URL, its secret and
+    its logs; by default none of it exists and the healer gets no link to sign."""
+    template = load("template.yaml")
+    assert template["Parameters"]["ReviewLinks"]["Default"] == "disabled"
+    review = {"ReviewFunction", "ReviewSecret", "ReviewLogs", "ReviewFunctionInvokeViaUrl"}
+    for logical_id in review:
+        assert template["Resources"][logical_id]["Condition"] == "HasReviewLinks", logical_id
+    props = _function(translated, "ReviewFunction")
+    assert props["Handler"] == "drift_healer.review.lambda_handler"
+    assert props["ReservedConcurrentExecutions"] == 5
+    assert props["Environment"]["Variables"]["REVIEW_SECRET_ARN"] == {"Ref": "ReviewSecret"}
+    [url] = resources_of(translated, "AWS::Lambda::Url").values()
+    assert url["Properties"]["AuthType"] == "NONE" and url["Condition"] == "HasReviewLinks"
+    grants = {
+        p["Properties"]["Action"]: p["Properties"]
+        for p in resources_of(translated, "AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Ref": "ReviewFunction"}
+    }
+    assert grants["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
+    assert grants["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
+    variables = _function(translated, "HealerFunction")["Environment"]["Variables"]
+    assert variables["REVIEW_URL"] == {
+        "Fn::If": ["HasReviewLinks", {"Fn::GetAtt": ["ReviewFunctionUrl", "FunctionUrl"]}, ""]
+    }
+    secret = template["Resources"]["ReviewSecret"]["Properties"]
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 32  # policy.links.MIN_SECRET
+
+
+def test_the_review_page_reads_its_key_and_answers_the_healers_approvals_only(
+    translated: dict[str, Any],
+) -> None:
+    statements = [s for logical_id, s in _statements(translated) if logical_id.startswith("Review")]
+    actions = {a for s in statements for a in _listed(s["Action"])}
+    assert actions == {
+        "secretsmanager:GetSecretValue",
+        "kms:Decrypt",
+        "lambda:GetDurableExecutionHistory",
+        "lambda:SendDurableExecutionCallbackSuccess",
+        "lambda:SendDurableExecutionCallbackFailure",
+    }
+    for statement in statements:
+        assert statement["Effect"] == "Allow" and statement["Resource"] != "*"
+    [lambdas] = [s for s in statements if "lambda:" in json.dumps(s["Action"])]
+    assert lambdas["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+        "${AWS::StackName}:*"
+    }
+    healer = [s for logical_id, s in _statements(translated) if logical_id == "HealerFunctionRole"]
+    [signing] = [s for s in healer if s.get("Sid") == "SignReviewLinks"]
+    assert signing["Resource"] == {"Ref": "ReviewSecret"}
+
+
 # ------------------------------------------------------------------------------ tear-down
 def test_sam_delete_keeps_the_logs_and_the_key_that_encrypts_them(
     translated: dict[str, Any],
@@ -522,10 +581,10 @@ def test_sam_delete_keeps_the_logs_and_the_key_that_encrypts_them(
         # SAM retains the versions it publishes; they go with their function all the same
         and resource["Type"] != "AWS::Lambda::Version"
     }
-    assert kept == {"HealerLogs", "ReconcilerLogs", "NotificationKey"}
+    assert kept == {"HealerLogs", "ReconcilerLogs", "ReviewLogs", "NotificationKey"}
     for logical_id in kept:
         assert translated["Resources"][logical_id]["UpdateReplacePolicy"] == "Retain"
-    for logs in ("HealerLogs", "ReconcilerLogs"):
+    for logs in ("HealerLogs", "ReconcilerLogs", "ReviewLogs"):
         properties = translated["Resources"][logs]["Properties"]
         assert properties["KmsKeyId"] == {"Fn::GetAtt": ["NotificationKey", "Arn"]}
 

@@ -1,6 +1,7 @@
 """``drift-healer demo``, run as a user runs it: a first deployment's story in the sandbox. It says
 what is simulated, shows commands that are real, proposes first, heals once the team switches to
-HealMode=heal, and prints the result as the README documents it."""
+HealMode=heal, prints the result as the README documents it, and shows an approval round on the
+review page."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def test_the_demo_tells_a_first_deployments_story() -> None:
     a_first_deployment_proposes_then_heals_once_heal_mode_is_heal(out)
     timelines_have_column_headers(out)
     the_result_is_the_full_json_of_the_readme(out)
+    a_person_approves_on_the_review_page(out)
     nothing_else_reaches_the_screen(out)
 
 
@@ -126,6 +128,23 @@ def the_result_is_the_full_json_of_the_readme(demo: str) -> None:
     ]
     assert {"Id", "Name", "Url", "Risk", "RiskReasons"} <= result["ChangeSet"].keys()
     assert result["Verification"] == {"StackDriftStatus": "IN_SYNC"}
+
+
+def a_person_approves_on_the_review_page(demo: str) -> None:
+    assert "ApprovalFor=all ReviewLinks=enabled" in section(demo, 10)
+    request = section(demo, 11)
+    assert "Subject: [drift-healer] checkout: approval needed" in request
+    assert "in your browser" in request and "/?t=v1." in request
+    page = section(demo, 12)
+    assert re.search(r"GET http://127\.0\.0\.1:\d+/\?t=v1\.\S+ -> 200", page)
+    assert "| Approve the heal of checkout?" in page
+    assert "| FeatureFlag (AWS::SSM::Parameter, MODIFIED) /Value off on" in page
+    assert re.search(r"POST http://127\.0\.0\.1:\d+/ -> 200: Approved: checkout", page)
+    assert "the same link again -> 409: This approval was already answered" in page
+    healed = section(demo, 13)
+    assert "approval" in healed and "execute change set: wait" in healed
+    assert "outcome HEALED: 1 resource reverted; verified in sync" in healed
+    assert '"Approver": "ana@example.com (review link)", "Ticket": "CHG-1234"' in healed
 
 
 def nothing_else_reaches_the_screen(demo: str) -> None:
