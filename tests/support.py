@@ -6,15 +6,20 @@ Test modules import helpers from here only, never from one another.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import pytest
 from samtranslator.yaml_helper import yaml_parse
 
+from drift_healer import aws, review, secrets
 from drift_healer.settings import Settings
 from drift_healer_cli.local import LocalRun, LocalRunner
+from drift_healer_cli.review_server import function_url_event
 from drift_sandbox import Notification, Sandbox
 
 TEMPLATE = """
@@ -228,6 +233,51 @@ class Harness:
         self.runners.append(runner)
         local = runner.run(event, name=f"heal-{len(self.runners)}")
         return Run(local=local, notifications=inbox.messages())
+
+
+# ------------------------------------------------------------------------------ the review page
+REVIEW_URL = "https://review.example.lambda-url.eu-west-1.on.aws/"
+
+
+class Reviewed:
+    """A RequireApproval heal waiting for its answer, its emailed link, and the review page."""
+
+    def __init__(self, harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.harness = harness
+        secret = harness.sandbox.client("secretsmanager").create_secret(
+            Name="drift-healer-review", SecretString="r" * 64
+        )
+        self.settings: Settings = harness.settings(
+            review_url=REVIEW_URL, review_secret_arn=secret["ARN"]
+        )
+        self.runner = LocalRunner(self.settings, skip_time=True)
+        harness.runners.append(self.runner)
+        self.inbox = harness.sandbox.inbox(harness.topic_arn)
+        self.arn = self.runner.start({"StackName": "app", "RequireApproval": True}, name="ask")
+        self.callback_id = self.runner.callback(self.arn)
+        [self.request] = self.inbox.messages()
+        found = re.search(re.escape(REVIEW_URL) + r"\?t=(\S+)", self.request.message)
+        assert found, self.request.message
+        self.token = found[1]
+        # the review function reaches the run's Lambda API; its own key comes from the sandbox
+        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", self.runner.serve())
+        aws.reset()
+        secrets.forget()
+
+    def get(self, token: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+        target = "/?" + urlencode({"t": self.token if token is None else token})
+        return review.handle(
+            function_url_event("GET", target), self.settings, now or datetime.now(UTC)
+        )
+
+    def post(self, **form: str) -> dict[str, Any]:
+        fields = {"t": self.token, "confirm": "yes", "name": "Ana Ops", **form}
+        event = function_url_event("POST", "/", urlencode(fields))
+        return review.handle(event, self.settings, datetime.now(UTC))
+
+    def still_waiting(self) -> bool:
+        status = self.runner._runner._executor.get_execution(self.arn)
+        return not status.is_complete and self.harness.executions() == 0
 
 
 # ------------------------------------------------------------------------------ the templates

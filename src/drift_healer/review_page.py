@@ -94,7 +94,7 @@ def review(
         "<fieldset><legend>Your answer</legend>",
         '<label for="name">Your name or email (recorded as the approver)</label>',
         f'<input type="text" id="name" name="name" required maxlength="{NAME_LIMIT}" '
-        f'autocomplete="email" value="{escape(typed.get("name", ""))}">',
+        f'autocomplete="on" value="{escape(typed.get("name", ""))}">',
         '<label for="ticket">Change ticket (optional)</label>',
         f'<input type="text" id="ticket" name="ticket" maxlength="{TICKET_LIMIT}" '
         f'value="{escape(typed.get("ticket", ""))}">',

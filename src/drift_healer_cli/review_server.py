@@ -63,7 +63,14 @@ def _handler(settings: Settings) -> type[BaseHTTPRequestHandler]:
             self._answer("HEAD")
 
         def do_POST(self) -> None:
-            length = min(int(self.headers.get("Content-Length") or 0), 2 * review.MAX_BODY)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= 2 * review.MAX_BODY:
+                # refused as the page refuses any form it did not send: too large, unread
+                self._answer("POST", "x" * (review.MAX_BODY + 1))
+                return
             self._answer("POST", self.rfile.read(length).decode(errors="replace"))
 
         def do_PUT(self) -> None:

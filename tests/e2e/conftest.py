@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from drift_healer import aws
+from drift_healer import aws, secrets
 from drift_sandbox import Sandbox
-from tests.support import Harness
+from tests.support import Harness, Reviewed
 
 
 @pytest.fixture
@@ -25,3 +25,13 @@ def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
         yield harness
         for runner in harness.runners:
             runner.close()
+
+
+@pytest.fixture
+def reviewed(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reviewed]:
+    """A RequireApproval heal of a drifted stack, waiting for its answer on the review page."""
+    harness.stack()
+    harness.drift()
+    yield Reviewed(harness, monkeypatch)
+    aws.reset()
+    secrets.forget()

@@ -5,73 +5,18 @@ and replayed links get a page that says so and change nothing."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
-from drift_healer import aws, review, secrets
-from drift_healer.settings import Settings
+from drift_healer import review
 from drift_healer_cli.local import LocalRunner
 from drift_healer_cli.review_server import function_url_event
-from tests.support import Harness
-
-REVIEW_URL = "https://review.example.lambda-url.eu-west-1.on.aws/"
-
-
-class Reviewed:
-    """A RequireApproval heal waiting for its answer, its emailed link, and the review page."""
-
-    def __init__(self, harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.harness = harness
-        secret = harness.sandbox.client("secretsmanager").create_secret(
-            Name="drift-healer-review", SecretString="r" * 64
-        )
-        self.settings: Settings = harness.settings(
-            review_url=REVIEW_URL, review_secret_arn=secret["ARN"]
-        )
-        self.runner = LocalRunner(self.settings, skip_time=True)
-        harness.runners.append(self.runner)
-        self.inbox = harness.sandbox.inbox(harness.topic_arn)
-        self.arn = self.runner.start({"StackName": "app", "RequireApproval": True}, name="ask")
-        self.callback_id = self.runner.callback(self.arn)
-        [self.request] = self.inbox.messages()
-        found = re.search(re.escape(REVIEW_URL) + r"\?t=(\S+)", self.request.message)
-        assert found, self.request.message
-        self.token = found[1]
-        # the review function reaches the run's Lambda API; its own key comes from the sandbox
-        monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", self.runner.serve())
-        aws.reset()
-        secrets.forget()
-
-    def get(self, token: str | None = None, now: datetime | None = None) -> dict[str, Any]:
-        target = "/?" + urlencode({"t": self.token if token is None else token})
-        return review.handle(function_url_event("GET", target), self.settings, now or _now())
-
-    def post(self, **form: str) -> dict[str, Any]:
-        fields = {"t": self.token, "confirm": "yes", "name": "Ana Ops", **form}
-        event = function_url_event("POST", "/", urlencode(fields))
-        return review.handle(event, self.settings, _now())
-
-    def still_waiting(self) -> bool:
-        status = self.runner._runner._executor.get_execution(self.arn)
-        return not status.is_complete and self.harness.executions() == 0
+from tests.support import REVIEW_URL, Harness, Reviewed
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@pytest.fixture
-def reviewed(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[Reviewed]:
-    harness.stack()
-    harness.drift()
-    yield Reviewed(harness, monkeypatch)
-    aws.reset()
-    secrets.forget()
 
 
 def test_the_email_links_to_the_review_page_with_a_signed_token(reviewed: Reviewed) -> None:
@@ -167,3 +112,27 @@ def test_other_methods_and_oversized_forms_are_refused(reviewed: Reviewed) -> No
     huge = function_url_event("POST", "/", "t=" + "a" * (review.MAX_BODY + 1))
     assert review.handle(huge, reviewed.settings, _now())["statusCode"] == 400
     assert reviewed.still_waiting()
+
+
+@pytest.mark.fault(
+    "The review links' secret cannot be read (missing, or access denied)",
+    "the approval request goes out without the link, with the commands; the error is logged",
+)
+def test_an_unreadable_secret_sends_the_request_without_a_link(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    settings = harness.settings(
+        review_url=REVIEW_URL,
+        review_secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf",
+    )
+    runner = LocalRunner(settings, skip_time=True)
+    harness.runners.append(runner)
+    inbox = harness.sandbox.inbox(harness.topic_arn)
+    arn = runner.start({"StackName": "app", "RequireApproval": True}, name="ask")
+    callback_id = runner.callback(arn)
+    [request] = inbox.messages()
+    assert REVIEW_URL not in request.message and "in your browser" not in request.message
+    assert f"--callback-id {callback_id}" in request.message
+    runner.answer(callback_id, True, {"Approver": "ana"})
+    run = runner.finish(arn)
+    assert run.result is not None and run.result["Outcome"] == "HEALED"
