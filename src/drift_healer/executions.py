@@ -68,6 +68,12 @@ def answer(client: Any, callback_id: str, approve: bool, document: dict[str, str
     )
 
 
+def region_of(execution: str) -> str | None:
+    """The region in a durable execution's ARN (arn:aws:lambda:REGION:...), if it is one."""
+    parts = execution.split(":")
+    return parts[3] if execution.startswith("arn:") and len(parts) > 3 else None
+
+
 def _history(client: Any, execution: str, data: bool) -> Iterator[dict[str, Any]]:
     marker: str | None = None
     while True:

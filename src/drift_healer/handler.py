@@ -1,6 +1,6 @@
 """Lambda entry points: ``drift_healer.handler.lambda_handler`` (the heal) and
-``reconcile_handler`` (the fleet). Thin on purpose, and quick to import: each function's cold
-start imports only what it runs.
+``reconcile_handler`` (the fleet). Thin on purpose, and quick to import: the heal's cold start
+does not import the reconciler (the reconciler's does import the heal's modules).
 
 No X-Ray SDK: the template's ``Tracing: Active`` has Lambda trace every invocation without it, and
 the SDK (in maintenance since February 2026) would double the heal's cold start."""

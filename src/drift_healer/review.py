@@ -55,6 +55,9 @@ class Request:
     method: str
     token: str
     form: dict[str, str]
+    #: Who sent it, as the Function URL saw it (logged with an answer, for the audit trail).
+    source_ip: str = ""
+    user_agent: str = ""
 
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> Request:
@@ -75,7 +78,14 @@ class Request:
             parsed = parse_qs(body, keep_blank_values=True, max_num_fields=20)
             form = {key: values[0].strip() for key, values in parsed.items() if values}
         token = form.get("t") or str(query.get("t", ""))
-        return cls(method=method, token=token, form=form)
+        http = event.get("requestContext", {}).get("http", {})
+        return cls(
+            method=method,
+            token=token,
+            form=form,
+            source_ip=str(http.get("sourceIp", "")),
+            user_agent=str(http.get("userAgent", ""))[:200],
+        )
 
 
 def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
@@ -133,7 +143,7 @@ def _answer(request: Request, settings: Settings, now: datetime) -> tuple[int, s
         return (410 if expired else 403), review_page.refused(
             "This link has expired" if expired else "This link is not valid", str(refused)
         )
-    client = aws.durable_executions(_region_of(link.execution), settings.aws_max_attempts)
+    client = aws.durable_executions(executions.region_of(link.execution), settings.aws_max_attempts)
     try:
         pending = executions.pending_approval(client, link.execution)
     except ClientError as error:
@@ -143,15 +153,22 @@ def _answer(request: Request, settings: Settings, now: datetime) -> tuple[int, s
     if pending != link.callback_id:
         return 409, _already_answered()
     review = executions.review_of(client, link.execution)
-    if review is None or review.get("Fingerprint") != link.fingerprint:
+    if review is None:
         return 502, review_page.refused(
             "The review could not be loaded",
-            "The heal's record of what it asked does not match this link. Nothing was changed; "
-            "answer with the commands in the approval email.",
+            "The heal's record of what it asks could not be read whole (too large for its "
+            "history, or not written yet). Nothing was changed; review the change set in the "
+            "console and answer with the commands in the approval email.",
+        )
+    if review.get("Fingerprint") != link.fingerprint:
+        return 409, review_page.refused(
+            "This link is for another review",
+            "The heal's record of what it asks does not match this link. Nothing was changed; "
+            "use the link of the latest approval email.",
         )
     plan = HealResult.model_validate(review["Plan"])
     # the stack's region (console links); the execution's is the healer's
-    region = _region_of(plan.stack_id or "") or _region_of(link.execution) or ""
+    region = executions.region_of(plan.stack_id or "") or executions.region_of(link.execution) or ""
 
     def page(problem: str | None = None) -> str:
         return review_page.review(
@@ -172,9 +189,14 @@ def _answer(request: Request, settings: Settings, now: datetime) -> tuple[int, s
     approve = request.form.get("decision") == "approve"
     try:
         executions.answer(client, link.callback_id, approve, document)
-    except ClientError:
+    except (ClientError, BotoCoreError):
+        # the answer may have arrived before its response was lost (or a retry found it taken)
         if executions.pending_approval(client, link.execution) != link.callback_id:
-            return 409, _already_answered()  # answered meanwhile, by someone or the clock
+            return 409, review_page.refused(
+                "This approval is answered",
+                "The heal no longer waits: your answer may have been recorded, or someone "
+                "else's, or it timed out. The result email says which. Do not answer again.",
+            )
         raise
     logger.info(
         "approval answered from the review page",
@@ -182,6 +204,8 @@ def _answer(request: Request, settings: Settings, now: datetime) -> tuple[int, s
             "execution": link.execution,
             "decision": "approved" if approve else "rejected",
             "approver": document["Approver"],
+            "source_ip": request.source_ip,
+            "user_agent": request.user_agent,
         },
     )
     return 200, review_page.answered(plan.stack_name, approve, request.form["name"])
@@ -216,11 +240,6 @@ def _already_answered() -> str:
         "The heal no longer waits for an answer: someone approved or rejected it, or it timed "
         "out. A review link works once. Nothing was changed; the result was sent by email.",
     )
-
-
-def _region_of(execution: str) -> str | None:
-    parts = execution.split(":")
-    return parts[3] if execution.startswith("arn:") and len(parts) > 3 else None
 
 
 def _page(status: int, html: str) -> dict[str, Any]:

@@ -169,10 +169,12 @@ def _drift(plan: HealResult, region: str) -> list[str]:
                 f"{resource.omitted_differences} more differences</td></tr>"
             )
     out.append("</tbody></table>")
-    if total > len(resources) or any(r.omitted_differences for r in resources):
+    more = total - len(resources)
+    if more > 0 or any(r.omitted_differences for r in resources):
         url = drift_url(region, plan.stack_id) if plan.stack_id else ""
+        what = f"{more} more drifted resource{'s' if more != 1 else ''}" if more > 0 else ""
         out.append(
-            f"<p>Not everything fits this page: {total - len(resources)} more resources "
+            f"<p>Not everything fits this page: see {what or 'every difference'} "
             + (f'in the <a href="{escape(url)}">drift results</a>.' if url else "in the console.")
             + "</p>"
         )

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace, approve: bool) -> int:
     execution: str = args.execution
     if args.profile:
         os.environ["AWS_PROFILE"] = args.profile  # what every client below reads
-    region = args.region or _region_of(execution)
+    region = args.region or executions.region_of(execution)
     client = boto3.client("lambda", region_name=region, endpoint_url=args.endpoint_url)
     callback_id = pending_approval(client, execution)
     document = {"Approver": caller(region), "Ticket": args.ticket, "Comment": args.comment}
@@ -67,8 +67,3 @@ def caller(region: str | None) -> str:
             f"who you are in AWS could not be read ({error}): an answer records its approver",
             "sign in (aws sso login, aws configure) or pass --profile",
         ) from None
-
-
-def _region_of(execution: str) -> str | None:
-    parts = execution.split(":")
-    return parts[3] if execution.startswith("arn:") and len(parts) > 3 else None

@@ -525,7 +525,9 @@ def test_the_review_page_is_off_by_default_and_public_only_through_its_url(
         assert template["Resources"][logical_id]["Condition"] == "HasReviewLinks", logical_id
     props = _function(translated, "ReviewFunction")
     assert props["Handler"] == "drift_healer.review.lambda_handler"
-    assert props["ReservedConcurrentExecutions"] == 5
+    assert "/drift-healer/" not in json.dumps(  # member accounts trust roles there
+        translated["Resources"]["ReviewFunctionRole"]["Properties"]["Path"]
+    )
     assert props["Environment"]["Variables"]["REVIEW_SECRET_ARN"] == {"Ref": "ReviewSecret"}
     [url] = resources_of(translated, "AWS::Lambda::Url").values()
     assert url["Properties"]["AuthType"] == "NONE" and url["Condition"] == "HasReviewLinks"

@@ -21,7 +21,7 @@ def _now() -> datetime:
 
 def test_the_email_links_to_the_review_page_with_a_signed_token(reviewed: Reviewed) -> None:
     body = reviewed.request.message
-    assert "in your browser" in body and "works once, until the deadline" in body
+    assert "in your browser" in body and "can answer, once, until the deadline" in body
     assert f"--callback-id {reviewed.callback_id}" in body  # the commands stay
     assert reviewed.callback_id not in reviewed.token  # the token is not the callback id
 

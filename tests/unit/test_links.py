@@ -32,10 +32,13 @@ def test_a_token_verifies_to_exactly_what_was_signed() -> None:
 def test_any_changed_character_is_refused_as_forged() -> None:
     token = links.sign(SECRET, LINK)
     for i in range(len(token)):
-        changed = token[:i] + ("A" if token[i] != "A" else "B") + token[i + 1 :]
-        with pytest.raises(LinkRefused) as refused:
-            links.verify(SECRET, changed, NOW)
-        assert refused.value.why == "forged", i
+        for other in "ABstuv-_.":  # the last base64 character has 4 spellings of its bits
+            if other == token[i]:
+                continue
+            changed = token[:i] + other + token[i + 1 :]
+            with pytest.raises(LinkRefused) as refused:
+                links.verify(SECRET, changed, NOW)
+            assert refused.value.why == "forged", (i, other)
 
 
 def test_another_secret_or_another_link_does_not_verify() -> None:
