@@ -123,6 +123,7 @@ _SERVICE_OF = {
     "UpdateSchedule": "scheduler",
     "DeleteSchedule": "scheduler",
     "GetSecretValue": "secretsmanager",
+    "GetParameter": "ssm",
     "GetDurableExecutionHistory": "lambda",
     "SendDurableExecutionCallbackSuccess": "lambda",
     "SendDurableExecutionCallbackFailure": "lambda",
@@ -148,6 +149,11 @@ def cloudformation(
 def sns(max_attempts: int) -> SNSClient:
     """The healer's own SNS client (the function's account and region)."""
     return cast("SNSClient", _client("sns", None, None, "", max_attempts))
+
+
+def ssm(max_attempts: int) -> Any:
+    """The healer's own SSM client (the change policy's parameter)."""
+    return _client("ssm", None, None, "", max_attempts)
 
 
 def secrets(max_attempts: int) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, NoReturn, TypedDict, TypeVar
 
 from aws_durable_execution_sdk_python import DurableContext
@@ -142,9 +143,16 @@ def _revive(failed: DurableOperationError, doing: str) -> NoReturn:
 class Durable:
     """Steps and polls of one execution, configured by the settings."""
 
-    def __init__(self, context: DurableContext, settings: Settings) -> None:
+    def __init__(
+        self,
+        context: DurableContext,
+        settings: Settings,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._context = context
         self._settings = settings
+        #: The time: the system's in Lambda, the runner's virtual clock in a local run.
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         backoff = create_retry_strategy(
             RetryStrategyConfig(
                 max_attempts=settings.step_max_attempts,
@@ -183,6 +191,17 @@ class Durable:
             self._context.step(lambda _: fn(), name=name)
         except DurableOperationError as failed:
             self.logger.error(f"{name} failed; the heal goes on", extra={"error": failed.message})
+
+    def sleep(self, name: str, seconds: int) -> None:
+        """Wait ``seconds`` durably: the function stops, nothing is billed, and the execution
+        resumes then (a change window's opening)."""
+        self._context.wait(Duration.from_seconds(max(1, seconds)), name=name)
+
+    def now(self, name: str) -> datetime:
+        """The time now, checkpointed under ``name``: a replay decides on the same instant."""
+        return datetime.fromisoformat(
+            self.step(name, lambda: self.clock().astimezone(UTC).isoformat(timespec="seconds"))
+        )
 
     def wait_for_person(
         self, name: str, ask: Callable[[str], None], timeout_seconds: int

@@ -72,3 +72,8 @@ def error_class(qualified_name: str) -> type[HealError] | None:
 
 class InvalidConfiguration(HealError, ValueError):
     """The function's environment is not what the template sets; the message names the variable."""
+
+
+class ChangePolicyInvalid(HealError, ValueError):
+    """The change policy cannot be used (the document, or a stack's tag naming a tier or window
+    it does not have): the message names the line or the tag and the fix; nothing was changed."""

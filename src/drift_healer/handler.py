@@ -7,6 +7,8 @@ the SDK (in maintenance since February 2026) would double the heal's cold start.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aws_durable_execution_sdk_python import DurableContext, durable_execution
@@ -15,13 +17,16 @@ from .settings import Settings, get_settings
 from .workflow import run
 
 
-def build_handler(settings: Settings | None = None) -> Any:
-    """The durable handler. Tests and the CLI pass their settings; in Lambda, settings come from
-    the environment."""
+def build_handler(
+    settings: Settings | None = None, clock: Callable[[], datetime] | None = None
+) -> Any:
+    """The durable handler. Tests and the CLI pass their settings, and the local runner its
+    virtual clock (what the change policy's windows are judged by); in Lambda, settings come
+    from the environment and the time from the system."""
 
     @durable_execution
     def handler(event: Any, context: DurableContext) -> Any:
-        return run(event, context, settings or get_settings())
+        return run(event, context, settings or get_settings(), clock)
 
     return handler
 

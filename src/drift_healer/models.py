@@ -434,6 +434,42 @@ class Approval(_Contract):
     fingerprint: str | None = None
 
 
+class AcceptedDrift(_Contract):
+    """A drifted property the change policy accepts (its rule's reason, owner and end date)."""
+
+    logical_resource_id: str
+    #: "" for a DELETED resource.
+    property_path: str
+    reason: str
+    owner: str
+    #: YYYY-MM-DD: the rule applies through this day.
+    expires: str
+
+
+class Deferral(_Contract):
+    """A wait for the change policy: until when, and what made it wait."""
+
+    #: ISO 8601, UTC.
+    until: str
+    #: The change window it waited for (None: no window, only a freeze).
+    window: str | None = None
+    #: The freezes that pushed it later.
+    freezes: list[str] = []
+
+
+class PolicyTrail(_Contract):
+    """What the change policy made of this heal (only when a policy is configured)."""
+
+    #: The stack's criticality tier (its tag ``drift-healer:tier``, or the default).
+    tier: str | None = None
+    #: The change window the change set was executed in.
+    window: str | None = None
+    deferrals: list[Deferral] = []
+    accepted_drift: list[AcceptedDrift] = []
+    #: Accepted-drift rules past their end date, whose drift counts again.
+    expired_rules: list[str] = []
+
+
 @dataclass(frozen=True)
 class Message:
     """One notification (DESIGN §3.3): subject, body, and attributes subscribers filter on."""
@@ -457,6 +493,9 @@ class HealResult(_Contract):
     verification: Verification | None = None
     #: Only for RequireApproval: the decision and who made it.
     approval: Approval | None = None
+    #: Only with a change policy (CHANGE_POLICY or CHANGE_POLICY_PARAMETER): tier, windows,
+    #: deferrals, accepted drift.
+    policy: PolicyTrail | None = None
 
 
 class ReconcileRequest(_Contract):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from .models import HealRequest, HealResult, Message, Outcome
+from .models import Deferral, HealRequest, HealResult, Message, Outcome
 from .records import Review
 
 #: SNS: "Subjects must be ... less than 100 characters long" (Publish, API reference).
@@ -57,6 +57,8 @@ def drift_url(region: str, stack_arn: str) -> str:
 def render(result: HealResult, region: str) -> Message:
     """Subject, body and filterable attributes of the message for ``result``."""
     headline = _HEADLINES[result.outcome]
+    if result.outcome is Outcome.DRIFT_REPORTED and result.policy and result.policy.accepted_drift:
+        headline = "drift found, accepted by the change policy"
     subject = " ".join(f"[drift-healer] {short_name(result.stack_name)}: {headline}".split())
     if len(subject) > SUBJECT_LIMIT:
         subject = subject[: SUBJECT_LIMIT - 1] + "…"
@@ -71,6 +73,7 @@ def render(result: HealResult, region: str) -> Message:
     lines += _drift_section(result)
     lines += _change_set_section(result)
     lines += _approval_section(result)
+    lines += _policy_section(result)
     if result.verification is not None:
         lines += [f"Verification: stack drift status {result.verification.stack_drift_status}", ""]
     if result.stack_id:
@@ -111,8 +114,8 @@ def approval_request(
         "",
         *(
             [
-                "Review it, then approve or reject it, in your browser (the link is yours: it",
-                f"works once, until the deadline): {review_link}",
+                "Review it, then approve or reject it, in your browser (anyone with this email",
+                f"can answer, once, until the deadline): {review_link}",
                 "",
                 "Or from a terminal.",
             ]
@@ -137,6 +140,62 @@ def approval_request(
         body=_fit("\n".join(lines).rstrip() + "\n", _console_of(result, region)),
         attributes={"stack_name": result.stack_name, "outcome": "APPROVAL_REQUESTED"},
     )
+
+
+def deferral(result: HealResult, region: str, deferred: Deferral) -> Message:
+    """The heal is ready but waits for the change policy: until when, why, and how to stop it."""
+    until = deferred.until.replace("T", " ").replace("+00:00", " UTC")
+    subject = " ".join(
+        f"[drift-healer] {short_name(result.stack_name)}: heal deferred until {until}".split()
+    )[:SUBJECT_LIMIT]
+    why = []
+    if deferred.window:
+        why.append(f"it may run only in the change window {deferred.window}")
+    if deferred.freezes:
+        why.append(f"the freeze {', '.join(deferred.freezes)} holds it")
+    lines = [
+        f"Stack:    {result.stack_name}",
+        f"Region:   {region}",
+        f"Deferred: until {until} ({'; '.join(why) or 'the change policy'})",
+        "",
+        *_drift_section(result),
+        *_change_set_section(result),
+        *_policy_section(result),
+        "What happens next:",
+        "  At that time the healer checks again that the change set is exactly what it was, that",
+        "  the stack was not updated and that the drift is still there; then it executes it (a",
+        "  window that has closed by then defers it again). To stop it, delete the change set.",
+    ]
+    return Message(
+        subject=subject,
+        body=_fit("\n".join(lines).rstrip() + "\n", _console_of(result, region)),
+        attributes={"stack_name": result.stack_name, "outcome": "DEFERRED"},
+    )
+
+
+def _policy_section(result: HealResult) -> list[str]:
+    policy = result.policy
+    if policy is None:
+        return []
+    lines = ["Change policy:"]
+    if policy.tier:
+        lines.append(f"  Tier:     {policy.tier}")
+    if policy.window:
+        lines.append(f"  Executed in the change window {policy.window}")
+    for deferred in policy.deferrals:
+        held = [f"window {deferred.window}"] if deferred.window else []
+        held += [f"freeze {name}" for name in deferred.freezes]
+        lines.append(f"  Deferred until {deferred.until} ({', '.join(held) or 'policy'})")
+    if policy.accepted_drift:
+        lines.append(f"  Accepted drift ({len(policy.accepted_drift)}):")
+        for accepted in policy.accepted_drift[:50]:
+            lines.append(
+                f"    - {accepted.logical_resource_id} {accepted.property_path or '(deleted)'}: "
+                f"{accepted.reason} ({accepted.owner}, until {accepted.expires})"
+            )
+    for expired in policy.expired_rules:
+        lines.append(f"  Expired, so its drift counts again: {expired}")
+    return [*lines, ""] if len(lines) > 1 else []
 
 
 def _approval_section(result: HealResult) -> list[str]:

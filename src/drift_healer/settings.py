@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     #: carries the commands only.
     review_url: str = ""
     review_secret_arn: str = ""
+    #: The change policy (windows, freezes, tiers, accepted drift; policy/change_policy.py):
+    #: a JSON document inline, or the name of the SSM parameter that holds it (read at every
+    #: heal). Both empty: no windows, freezes or accepted drift.
+    change_policy: str = ""
+    change_policy_parameter: str = ""
+    #: The function's durable ExecutionTimeout: a heal never defers for a change window past it
+    #: (less an hour to execute and verify); later windows leave a proposal instead.
+    execution_timeout_seconds: int = Field(default=14 * 24 * 3600, ge=3600)
     #: Hide every property value (drift, change sets, result, email, logs); show only paths.
     hide_values: bool = False
     log_level: str = "INFO"

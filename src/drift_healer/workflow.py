@@ -10,6 +10,7 @@ decisions in ``policy``, message text in ``render``, AWS calls in the adapters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -17,22 +18,44 @@ from typing import TYPE_CHECKING, Any
 from aws_durable_execution_sdk_python import DurableContext
 from aws_lambda_powertools import Logger
 
-from . import aws, provenance, render, secrets, sns, telemetry
+from . import aws, parameters, provenance, render, secrets, sns, telemetry
 from . import cloudformation as cfn
 from .durable import Durable, is_sdk_error
-from .errors import ChangeSetFailed, DetectionFailed, ExecutionFailed, HealError, StackNotFound
+from .errors import (
+    ChangePolicyInvalid,
+    ChangeSetFailed,
+    DetectionFailed,
+    ExecutionFailed,
+    HealError,
+    StackNotFound,
+)
 from .models import (
+    AcceptedDrift,
     Approval,
     ChangeSetInfo,
+    Deferral,
     DriftedResource,
     HealRequest,
     HealResult,
     Outcome,
+    PolicyTrail,
     Risk,
     Verification,
     parse_request,
 )
-from .policy import approval, decisions, limits, links, naming, polling, preflight, risk, states
+from .policy import (
+    approval,
+    change_policy,
+    decisions,
+    limits,
+    links,
+    naming,
+    polling,
+    preflight,
+    risk,
+    states,
+    windows,
+)
 from .policy import detection as detection_policy
 from .records import (
     Assessment,
@@ -68,13 +91,20 @@ class Findings:
     drifted_total: int = 0
     change_set: ChangeSetInfo | None = None
     approval: Approval | None = None
+    policy: PolicyTrail | None = None
 
 
 class Heal:
     """One execution healing one stack."""
 
-    def __init__(self, context: DurableContext, request: HealRequest, settings: Settings) -> None:
-        self.durable = Durable(context, settings)
+    def __init__(
+        self,
+        context: DurableContext,
+        request: HealRequest,
+        settings: Settings,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.durable = Durable(context, settings, clock)
         self.request = request
         self.settings = settings
         self.execution = context.state.durable_execution_arn
@@ -87,6 +117,11 @@ class Heal:
         #: The later waits expect CloudFormation done from them.
         self.resources: int | None = None
         self.detection_look: int | None = None
+        #: The change policy and what it says of this stack (None: no policy configured).
+        self.policy: change_policy.ChangePolicy | None = None
+        self.rules: change_policy.StackRules | None = None
+        #: When the execution times out (set with the change policy).
+        self.deadline = datetime.max.replace(tzinfo=UTC)
 
     # --------------------------------------------------------------------------- the flow
     def run(self) -> HealResult:
@@ -108,6 +143,7 @@ class Heal:
         if skip:
             return self.finish(Outcome.SKIPPED, skip)
         self.request, self.lowered = preflight.ceiling(self.request, stack, self.settings)
+        self.read_change_policy(stack)
         redactor = self.read_template(stack)
 
         detection = self.detect(stack, "detect drift")
@@ -128,6 +164,13 @@ class Heal:
             )
 
         self.found.drifted, self.found.drifted_total = self.read_drift(stack, redactor)
+        accepted = self.accept_drift()
+        if accepted == "all":
+            return self.finish(
+                Outcome.DRIFT_REPORTED,
+                f"{_count(self.found.drifted_total)} drifted, all of it accepted by the change "
+                "policy (see Policy.AcceptedDrift); nothing was changed",
+            )
         if self.request.dry_run:
             return self.finish(
                 Outcome.DRIFT_REPORTED,
@@ -151,11 +194,17 @@ class Heal:
         self.found.change_set = change_set.model_copy(
             update={"risk": level, "risk_reasons": assessment["RiskReasons"]}
         )
+        # a tier asks as it says; without one, the deployment's APPROVAL_FOR alone decides
+        tiered = self.rules is not None and self.rules.tier is not None
+        approval_for = decisions.stricter_approval(
+            self.settings.approval_for, self.rules.approval if self.rules and tiered else "never"
+        )
         if decisions.asks_a_person(
             self.request,
-            self.settings.approval_for,
+            approval_for,
             level,
             None if unchecked is None else unchecked.describe(),
+            accepted,
         ):
             return self.with_approval(stack, change_set, assessment["Fingerprint"], redactor)
         decision = decisions.decide(
@@ -164,15 +213,11 @@ class Heal:
             assessment["RiskReasons"],
             unchecked=None if unchecked is None else unchecked.describe(),
             lowered=self.lowered,
+            accepted=accepted,
         )
         if not decision.execute:
             return self.finish(Outcome.CHANGE_SET_CREATED, decision.reason)
-
-        started = self.start_execution(stack, change_set)
-        if started["Others"]:
-            return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
-        self.wait_for_execution(stack, started)
-        return self.verify(stack, redactor)
+        return self.execute(stack, change_set, assessment["Fingerprint"], level, redactor)
 
     # --------------------------------------------------------------------------- phases
     def preflight(self) -> StackInfo:
@@ -192,6 +237,67 @@ class Heal:
             "find other heals", lambda: cfn.list_change_sets(self.cfn(), stack["StackId"])
         )
         return decisions.other_heal(summaries, self.settings.change_set_prefix, self.name())
+
+    def read_change_policy(self, stack: StackInfo) -> None:
+        """The change policy (CHANGE_POLICY, or the SSM parameter CHANGE_POLICY_PARAMETER) and
+        what it says of this stack (its tier and windows, from its tags). The document's text is
+        checkpointed, so a replay decides on the same policy; a document or a tag that cannot
+        be used fails the heal before anything is done, naming the line or the tag."""
+        settings = self.settings
+        if not (settings.change_policy or settings.change_policy_parameter):
+            return
+        source = settings.change_policy_parameter or "CHANGE_POLICY"
+        text = settings.change_policy or self.durable.step(
+            "read change policy",
+            lambda: parameters.read(aws.ssm(settings.aws_max_attempts), source),
+        )
+        try:
+            self.policy = change_policy.load(text, source)
+            self.rules = change_policy.rules_for(self.policy, stack["Tags"])
+        except change_policy.PolicyInvalid as invalid:
+            raise ChangePolicyInvalid(f"the change policy cannot be used: {invalid}") from None
+        self.found.policy = PolicyTrail(tier=self.rules.tier)
+        # a deferral must end before the execution's timeout, counted from here
+        self.deadline = self.durable.now("clock: began") + timedelta(
+            seconds=self.settings.execution_timeout_seconds
+        )
+
+    def accept_drift(self) -> str | None:
+        """Split the drift into what the change policy accepts and what counts. Returns "all"
+        when nothing counts, else what is accepted (a REVERT_DRIFT change set would revert it
+        too, so the heal must not execute it alone), or None."""
+        if self.policy is None or self.found.policy is None:
+            return None
+        today = self.durable.now("clock: accepted drift").date()
+        accepted, counting = change_policy.accepted_drift(self.policy, self.found.drifted, today)
+        expired = [
+            f"rule {i + 1} ({rule.owner}, ended {rule.expires.isoformat()})"
+            for i in change_policy.expired_rules(self.policy, today)
+            for rule in [self.policy.accepted_drift[i]]
+        ]
+        self.found.policy = self.found.policy.model_copy(
+            update={
+                "accepted_drift": [
+                    AcceptedDrift(
+                        logical_resource_id=a.logical_resource_id,
+                        property_path=a.property_path,
+                        reason=a.reason,
+                        owner=a.owner,
+                        expires=a.expires.isoformat(),
+                    )
+                    for a in accepted
+                ],
+                "expired_rules": expired,
+            }
+        )
+        if not accepted:
+            return None
+        shown = len(self.found.drifted)
+        if not counting and self.found.drifted_total <= shown:
+            return "all"
+        return ", ".join(
+            f"{a.logical_resource_id} {a.property_path}".strip() for a in accepted[:5]
+        ) + (f" and {len(accepted) - 5} more" if len(accepted) > 5 else "")
 
     def read_template(self, stack: StackInfo) -> Redactor:
         """Read the template once, for two things: how many resources it declares (the waits
@@ -301,7 +407,7 @@ class Heal:
             lambda: Review(
                 Fingerprint=fingerprint,
                 LastUpdated=stack["LastUpdated"],
-                Deadline=(datetime.now(UTC) + timedelta(seconds=timeout)).isoformat(
+                Deadline=(self.durable.clock() + timedelta(seconds=timeout)).isoformat(
                     timespec="seconds"
                 ),
                 Plan=self.result(Outcome.CHANGE_SET_CREATED, "awaiting approval").dump(),
@@ -346,11 +452,8 @@ class Heal:
                 f"approved by {said['Approver']}, but not executed: {why_not}; the change set is "
                 "left for a new review",
             )
-        started = self.start_execution(stack, change_set)
-        if started["Others"]:
-            return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
-        self.wait_for_execution(stack, started)
-        return self.verify(stack, redactor)
+        risk = self.found.change_set.risk if self.found.change_set else None
+        return self.execute(stack, change_set, fingerprint, risk or Risk.HIGH, redactor)
 
     def ask(self, callback_id: str, review: Review) -> None:
         """Send the approval request (inside the callback's submitter step), with a signed
@@ -370,9 +473,11 @@ class Heal:
         message = render.approval_request(pending, self.region, callback_id, review, link)
         topic = self.settings.sns_topic_arn
         if not topic:
+            # logged without the review link: whoever reads the logs must not be able to answer
+            logged = render.approval_request(pending, self.region, callback_id, review)
             self.durable.logger.info(
                 "approval requested; no SNS_TOPIC_ARN set, so the request is only logged",
-                extra={"subject": message.subject, "body": message.body, "callback": callback_id},
+                extra={"subject": logged.subject, "body": logged.body, "callback": callback_id},
             )
             return
         sns.publish(aws.sns(self.settings.aws_max_attempts), topic, message)
@@ -443,6 +548,135 @@ class Heal:
             r.logical_resource_id: [d.property_path for d in r.property_differences]
             for r in found.drifted
         }
+
+    def execute(
+        self,
+        stack: StackInfo,
+        change_set: ChangeSetInfo,
+        fingerprint: str,
+        level: Risk,
+        redactor: Redactor,
+    ) -> HealResult:
+        """Execute, verify and report; inside the change policy's windows and outside its
+        freezes, waiting for them if need be."""
+        held = self.wait_for_window(stack, change_set, fingerprint, level, redactor)
+        if held is not None:
+            return held
+        started = self.start_execution(stack, change_set)
+        if started["Others"]:
+            return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
+        self.wait_for_execution(stack, started)
+        return self.verify(stack, redactor)
+
+    def wait_for_window(
+        self,
+        stack: StackInfo,
+        change_set: ChangeSetInfo,
+        fingerprint: str,
+        level: Risk,
+        redactor: Redactor,
+    ) -> HealResult | None:
+        """None when the change policy lets the heal execute now. Otherwise notify that it is
+        deferred and until when, wait durably (at no cost) until then, and check again that the
+        change set, the stack and the drift are what they were; a window that has closed by
+        then defers again. Past the execution's own deadline, the change set is left for
+        review; if anything changed, too; if the drift is gone, the change set is deleted."""
+        policy, rules = self.policy, self.rules
+        if policy is None or rules is None or self.found.policy is None:
+            return None
+        chosen = {name: policy.windows[name] for name in rules.windows}
+        horizon = self.deadline - _TO_EXECUTE
+        for n in range(1, _MAX_DEFERRALS + 1):
+            now = self.durable.now(f"clock: change window {n}")
+            allowed = windows.when_allowed(
+                chosen, policy.freezes, level is Risk.LOW, now, max(now, horizon)
+            )
+            if allowed.at is None:
+                held = f" (held by {', '.join(allowed.freezes)})" if allowed.freezes else ""
+                return self.finish(
+                    Outcome.CHANGE_SET_CREATED,
+                    f"not executed: no change window opens before {horizon.isoformat()}, this "
+                    f"execution's deadline{held}; the change set is left for review",
+                )
+            if allowed.at <= now:
+                if allowed.opening is not None:
+                    self.found.policy = self.found.policy.model_copy(
+                        update={"window": allowed.opening.window}
+                    )
+                return None
+            deferred = Deferral(
+                until=allowed.at.isoformat(),
+                window=allowed.opening.window if allowed.opening else None,
+                freezes=list(allowed.freezes),
+            )
+            self.found.policy = self.found.policy.model_copy(
+                update={"deferrals": [*self.found.policy.deferrals, deferred]}
+            )
+            self.notify_deferred(deferred, n)
+            self.durable.sleep(f"change window {n}", int((allowed.at - now).total_seconds()) + 1)
+            gone = self.revalidate(stack, change_set, fingerprint, redactor, n)
+            if gone is not None:
+                return gone
+        return self.finish(
+            Outcome.CHANGE_SET_CREATED,
+            f"not executed: deferred {_MAX_DEFERRALS} times by the change policy; the change set "
+            "is left for review",
+        )
+
+    def revalidate(
+        self,
+        stack: StackInfo,
+        change_set: ChangeSetInfo,
+        fingerprint: str,
+        redactor: Redactor,
+        n: int,
+    ) -> HealResult | None:
+        """After a deferral: the change set exactly as it was decided on, the stack not updated,
+        no other change set, and the drift still there; else the result that says why not."""
+        recheck = self.durable.step(
+            f"re-validate after deferral {n}",
+            lambda: self.recheck(stack, change_set, redactor),
+        )
+        decided = Review(
+            Fingerprint=fingerprint, LastUpdated=stack["LastUpdated"], Deadline="", Plan={}
+        )
+        why_not = approval.still_approved(decided, recheck)
+        if why_not is not None:
+            return self.finish(
+                Outcome.CHANGE_SET_CREATED,
+                f"deferred by the change policy, then not executed: {why_not}; the change set "
+                "is left for review",
+            )
+        detection = self.detect(stack, f"re-detect after deferral {n}")
+        if detection["StackDriftStatus"] == states.IN_SYNC:
+            self.discard(change_set, f"delete change set: drift gone {n}")
+            return self.finish(
+                Outcome.IN_SYNC,
+                "the drift was gone when the change window opened; the change set was deleted",
+            )
+        return None
+
+    def notify_deferred(self, deferred: Deferral, n: int) -> None:
+        """Tell people the heal waits for the change policy, and until when."""
+        pending = self.result(Outcome.CHANGE_SET_CREATED, "deferred by the change policy")
+        message = render.deferral(pending, self.region, deferred)
+        topic = self.settings.sns_topic_arn
+        if not topic:
+            self.durable.logger.info(
+                "heal deferred; no SNS_TOPIC_ARN set, so this is only logged",
+                extra={"subject": message.subject, "body": message.body},
+            )
+            return
+        try:
+            self.durable.step(
+                f"notify deferred {n}",
+                lambda: sns.publish(aws.sns(self.settings.aws_max_attempts), topic, message),
+            )
+        except HealError as error:
+            self.durable.logger.error(
+                "deferral notice could not be published; the heal waits all the same",
+                extra={"error": str(error), "subject": message.subject},
+            )
 
     def start_execution(self, stack: StackInfo, change_set: ChangeSetInfo) -> ExecutionStart:
         """Execute (idempotent by ClientRequestToken), unless a change set the healer did not
@@ -586,6 +820,7 @@ class Heal:
             change_set=self.found.change_set,
             verification=verification,
             approval=self.found.approval,
+            policy=self.found.policy,
         )
 
     def record(self, result: HealResult) -> None:
@@ -634,6 +869,13 @@ class Heal:
         return naming.change_set_name(self.settings.change_set_prefix, self.execution)
 
 
+#: Left of the execution's timeout after a deferral: to execute, verify and report.
+_TO_EXECUTE = timedelta(hours=1)
+#: A heal waits for a window at most this many times (a window that keeps closing before the
+#: heal gets to execute, say); then it leaves the change set for review.
+_MAX_DEFERRALS = 5
+
+
 def _expect(model: polling.Model, resources: int | None) -> Expectation | None:
     """A wait's expectation from the model of the operation it waits for and the stack's
     resources; None (the geometric schedule) when the template did not say how many."""
@@ -667,9 +909,14 @@ def _partly(unchecked: detection_policy.Unchecked | None) -> str:
     return f"; the detection was partial: {unchecked.describe()}"
 
 
-def run(event: object, context: DurableContext, settings: Settings) -> dict[str, Any]:
+def run(
+    event: object,
+    context: DurableContext,
+    settings: Settings,
+    clock: Callable[[], datetime] | None = None,
+) -> dict[str, Any]:
     """Validate, then heal. The durable handler's body; returns the result contract's JSON."""
     request = parse_request(event)
     logger.append_keys(stack=request.stack_name, mode=request.mode)
     context.set_logger(logger)
-    return Heal(context, request, settings).run().dump()
+    return Heal(context, request, settings, clock).run().dump()

@@ -116,7 +116,7 @@ class LocalRunner:
 
     def __init__(self, settings: Settings, skip_time: bool, region: str = "us-east-1") -> None:
         self._runner = DurableFunctionTestRunner(
-            handler=build_handler(settings), skip_time=skip_time, region=region
+            handler=build_handler(settings, clock=self.now), skip_time=skip_time, region=region
         )
         self._servers: list[WebServer] = []
 
@@ -125,6 +125,15 @@ class LocalRunner:
         has no public accessor; this is the one place that reads it.)"""
         now: datetime = self._runner._clock.now()
         return now
+
+    def skip_to(self, moment: datetime) -> None:
+        """Move the virtual clock forward to ``moment`` (a story or a test that starts at, say,
+        14:00 on a Wednesday). Only with ``skip_time``; the testing SDK's SkipClock keeps the
+        time it skipped in ``_skipped``, the one place that writes it."""
+        gap = moment - self.now()
+        if gap.total_seconds() < 0:
+            raise ValueError(f"the clock cannot go back to {moment.isoformat()}")
+        self._runner._clock._skipped += gap  # type: ignore[attr-defined]
 
     def run(
         self,

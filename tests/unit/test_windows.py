@@ -1,0 +1,150 @@
+"""Change windows and freezes: a heal ready outside a window waits for the next opening, a freeze
+pushes it past, daylight saving moves windows with the wall clock, and no answer comes before
+now or after the horizon."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from drift_healer.policy import windows
+from drift_healer.policy.windows import Opening, when_allowed
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@dataclass(frozen=True)
+class Window:
+    days: tuple[int, ...]
+    start: time
+    end: time
+    timezone: str
+
+
+@dataclass(frozen=True)
+class Freeze:
+    name: str
+    start: datetime
+    end: datetime
+    hard: bool
+
+
+#: Mon-Fri 22:00-06:00 Europe/Berlin: the example of the issue.
+NIGHTS = {"weeknights": Window((0, 1, 2, 3, 4), time(22), time(6), "Europe/Berlin")}
+
+
+def berlin(*args: int) -> datetime:
+    return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
+
+
+def test_ready_at_14_00_executes_at_22_00() -> None:
+    now = berlin(2026, 12, 2, 14, 0)  # a Wednesday
+    allowed = when_allowed(NIGHTS, [], False, now, now + timedelta(days=7))
+    assert allowed.at == berlin(2026, 12, 2, 22, 0)
+    assert allowed.opening == Opening("weeknights", berlin(2026, 12, 2, 22), berlin(2026, 12, 3, 6))
+    assert allowed.freezes == ()
+
+
+def test_inside_a_window_it_runs_now_until_a_minute_before_it_closes() -> None:
+    now = berlin(2026, 12, 3, 1, 30)  # Thursday night, inside Wednesday's opening
+    assert when_allowed(NIGHTS, [], False, now, now + timedelta(days=1)).at == now
+    late = berlin(2026, 12, 3, 5, 59, 30)  # 30 s left: next opening, Thursday 22:00
+    assert when_allowed(NIGHTS, [], False, late, late + timedelta(days=2)).at == berlin(
+        2026, 12, 3, 22
+    )
+
+
+def test_friday_nights_window_runs_into_saturday_and_the_weekend_waits_for_monday() -> None:
+    saturday = berlin(2026, 12, 5, 3, 0)
+    assert when_allowed(NIGHTS, [], False, saturday, saturday + timedelta(days=1)).at == saturday
+    noon = berlin(2026, 12, 5, 12, 0)
+    assert when_allowed(NIGHTS, [], False, noon, noon + timedelta(days=7)).at == berlin(
+        2026, 12, 7, 22
+    )
+
+
+def test_a_hard_freeze_covering_the_window_defers_past_it() -> None:
+    now = berlin(2026, 12, 2, 14, 0)
+    freeze = Freeze("year-end", berlin(2026, 12, 2, 0), berlin(2026, 12, 4, 0), hard=True)
+    allowed = when_allowed(NIGHTS, [freeze], True, now, now + timedelta(days=7))
+    assert allowed.at == berlin(2026, 12, 4, 0)  # Thursday's opening, after the freeze ends
+    assert allowed.opening is not None and allowed.opening.opens == berlin(2026, 12, 3, 22)
+    assert allowed.freezes == ("year-end",)
+
+
+def test_a_soft_freeze_holds_all_but_low_risk() -> None:
+    now = berlin(2026, 12, 2, 23, 0)
+    soft = Freeze("launch", berlin(2026, 12, 1), berlin(2026, 12, 10), hard=False)
+    assert when_allowed(NIGHTS, [soft], True, now, now + timedelta(days=30)).at == now
+    held = when_allowed(NIGHTS, [soft], False, now, now + timedelta(days=30))
+    # the freeze ends at midnight, inside Wednesday night's opening
+    assert held.at == berlin(2026, 12, 10, 0) and held.freezes == ("launch",)
+
+
+def test_nothing_before_the_horizon_says_which_freeze() -> None:
+    now = berlin(2026, 12, 2, 14, 0)
+    freeze = Freeze("year-end", berlin(2026, 12, 1), berlin(2027, 1, 4), hard=True)
+    allowed = when_allowed(NIGHTS, [freeze], True, now, now + timedelta(days=7))
+    assert allowed.at is None and allowed.freezes == ("year-end",)
+
+
+def test_without_windows_any_time_outside_freezes() -> None:
+    now = datetime(2026, 12, 2, 14, tzinfo=UTC)
+    assert when_allowed({}, [], False, now, now + timedelta(hours=1)).at == now
+    freeze = Freeze("f", now - timedelta(hours=1), now + timedelta(hours=2), hard=True)
+    assert when_allowed({}, [freeze], False, now, now + timedelta(days=1)).at == now + timedelta(
+        hours=2
+    )
+
+
+def test_daylight_saving_moves_the_window_with_the_wall_clock() -> None:
+    """Europe/Berlin leaves summer time on Sunday 2026-10-25 at 03:00 (back to 02:00), and
+    starts it on Sunday 2027-03-28 at 02:00 (on to 03:00)."""
+    autumn = {"w": Window((5,), time(22), time(6), "Europe/Berlin")}  # Saturday night
+    [opening] = windows.openings(autumn, berlin(2026, 10, 24, 12), berlin(2026, 10, 25, 12))
+    assert opening.opens == datetime(2026, 10, 24, 20, tzinfo=UTC)  # 22:00 CEST
+    assert opening.closes == datetime(2026, 10, 25, 5, tzinfo=UTC)  # 06:00 CET
+    assert opening.closes - opening.opens == timedelta(hours=9)  # the night is an hour longer
+    spring = {"w": Window((5,), time(22), time(6), "Europe/Berlin")}
+    [opening] = windows.openings(spring, berlin(2027, 3, 27, 12), berlin(2027, 3, 28, 12))
+    assert opening.closes - opening.opens == timedelta(hours=7)
+
+
+def test_a_start_skipped_by_daylight_saving_opens_at_the_end_of_the_gap() -> None:
+    gap = {"w": Window((6,), time(2, 30), time(5), "Europe/Berlin")}
+    [opening] = windows.openings(gap, berlin(2027, 3, 27), berlin(2027, 3, 29))
+    assert opening.opens == datetime(2027, 3, 28, 1, 0, tzinfo=UTC)  # 03:00 CEST
+    twice = {"w": Window((6,), time(2, 30), time(5), "Europe/Berlin")}
+    [opening] = windows.openings(twice, berlin(2026, 10, 24), berlin(2026, 10, 26))
+    assert opening.opens == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first 02:30
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2026, 1, 1),  # noqa: DTZ001 - hypothesis wants naive bounds
+        max_value=datetime(2028, 12, 31),  # noqa: DTZ001
+        timezones=st.just(UTC),
+    ),
+    st.lists(st.integers(0, 6), min_size=1, max_size=7, unique=True),
+    st.integers(0, 23),
+    st.integers(1, 23),
+)
+def test_the_answer_is_inside_an_opening_and_never_early(
+    now: datetime, days: list[int], start: int, length: int
+) -> None:
+    window = {"w": Window(tuple(days), time(start), time((start + length) % 24), "Europe/Berlin")}
+    horizon = now + timedelta(days=8)
+    allowed = when_allowed(window, [], False, now, horizon)
+    assert allowed.at is not None  # a weekly window opens within 8 days
+    assert now <= allowed.at < horizon
+    assert allowed.opening is not None
+    assert allowed.opening.opens <= allowed.at < allowed.opening.closes
+    assert windows.open_now(window, allowed.at) is not None
+    if allowed.at > now:  # nothing was open between now and then
+        assert windows.open_now(window, now) is None or (
+            windows.open_now(window, now).closes - now < windows.MIN_OPEN  # type: ignore[union-attr]
+        )
