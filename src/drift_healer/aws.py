@@ -124,6 +124,7 @@ _SERVICE_OF = {
     "DeleteSchedule": "scheduler",
     "GetSecretValue": "secretsmanager",
     "GetParameter": "ssm",
+    "DescribeAlarms": "cloudwatch",
     "GetDurableExecutionHistory": "lambda",
     "SendDurableExecutionCallbackSuccess": "lambda",
     "SendDurableExecutionCallbackFailure": "lambda",
@@ -149,6 +150,11 @@ def cloudformation(
 def sns(max_attempts: int) -> SNSClient:
     """The healer's own SNS client (the function's account and region)."""
     return cast("SNSClient", _client("sns", None, None, "", max_attempts))
+
+
+def cloudwatch(max_attempts: int) -> Any:
+    """The healer's own CloudWatch client (the health gates' alarms)."""
+    return _client("cloudwatch", None, None, "", max_attempts)
 
 
 def ssm(max_attempts: int) -> Any:

@@ -468,6 +468,11 @@ class PolicyTrail(_Contract):
     accepted_drift: list[AcceptedDrift] = []
     #: Accepted-drift rules past their end date, whose drift counts again.
     expired_rules: list[str] = []
+    #: The health gates' alarms (name -> state) before the execution, and after its bake time.
+    health_before: dict[str, str] = {}
+    health_after: dict[str, str] = {}
+    #: Alarms that were OK before the change and were not after it.
+    regressions: list[str] = []
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ def render(result: HealResult, region: str) -> Message:
     headline = _HEADLINES[result.outcome]
     if result.outcome is Outcome.DRIFT_REPORTED and result.policy and result.policy.accepted_drift:
         headline = "drift found, accepted by the change policy"
+    if result.policy and result.policy.regressions:
+        headline = f"ALARM after healing: {', '.join(result.policy.regressions)}"
     subject = " ".join(f"[drift-healer] {short_name(result.stack_name)}: {headline}".split())
     if len(subject) > SUBJECT_LIMIT:
         subject = subject[: SUBJECT_LIMIT - 1] + "…"
@@ -195,6 +197,14 @@ def _policy_section(result: HealResult) -> list[str]:
             )
     for expired in policy.expired_rules:
         lines.append(f"  Expired, so its drift counts again: {expired}")
+    if policy.health_before:
+        shown = ", ".join(f"{name} {state}" for name, state in sorted(policy.health_before.items()))
+        lines.append(f"  Alarms before: {shown}")
+    if policy.health_after:
+        shown = ", ".join(f"{name} {state}" for name, state in sorted(policy.health_after.items()))
+        lines.append(f"  Alarms after the bake time: {shown}")
+    if policy.regressions:
+        lines.append(f"  REGRESSION: {', '.join(policy.regressions)} went off after the change")
     return [*lines, ""] if len(lines) > 1 else []
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aws_durable_execution_sdk_python import DurableContext
 from aws_lambda_powertools import Logger
 
-from . import aws, parameters, provenance, render, secrets, sns, telemetry
+from . import alarms, aws, parameters, provenance, render, secrets, sns, telemetry
 from . import cloudformation as cfn
 from .durable import Durable, is_sdk_error
 from .errors import (
@@ -47,6 +47,7 @@ from .policy import (
     approval,
     change_policy,
     decisions,
+    health,
     limits,
     links,
     naming,
@@ -562,11 +563,56 @@ class Heal:
         held = self.wait_for_window(stack, change_set, fingerprint, level, redactor)
         if held is not None:
             return held
+        alarming = self.health_before(stack)
+        if alarming:
+            return self.finish(
+                Outcome.CHANGE_SET_CREATED,
+                f"not executed: no changes while monitoring alarms ({', '.join(alarming)}); "
+                "the change set is left for review",
+            )
         started = self.start_execution(stack, change_set)
         if started["Others"]:
             return self.finish(Outcome.CHANGE_SET_CREATED, decisions.kept_for(started["Others"]))
         self.wait_for_execution(stack, started)
+        self.health_after()
         return self.verify(stack, redactor)
+
+    def health_before(self, stack: StackInfo) -> list[str]:
+        """The health gate before executing (the change policy's Health, and the stack's tag
+        drift-healer:alarms): the alarms that forbid a change now; [] to go on."""
+        gate = self.policy.health if self.policy else None
+        names = health.watched(gate.alarms if gate else (), stack["Tags"])
+        if self.found.policy is None or not (names or (gate and gate.alarm_prefix)):
+            return []
+        prefix = gate.alarm_prefix if gate else None
+        before = self.durable.step(
+            "health before",
+            lambda: alarms.states(aws.cloudwatch(self.settings.aws_max_attempts), names, prefix),
+        )
+        self.found.policy = self.found.policy.model_copy(update={"health_before": before})
+        return health.blocking(before, gate.insufficient_data if gate else "block")
+
+    def health_after(self) -> None:
+        """After the change, wait the bake time (durably), read the alarms again, and record
+        any that went off: the result's reason and the message say so first."""
+        trail = self.found.policy
+        if trail is None or not trail.health_before:
+            return
+        gate = self.policy.health if self.policy else None
+        bake = (gate.bake_minutes if gate else 5) * 60
+        if bake:
+            self.durable.sleep("bake time", bake)
+        names, prefix = tuple(trail.health_before), gate.alarm_prefix if gate else None
+        after = self.durable.step(
+            "health after",
+            lambda: alarms.states(aws.cloudwatch(self.settings.aws_max_attempts), names, prefix),
+        )
+        self.found.policy = trail.model_copy(
+            update={
+                "health_after": after,
+                "regressions": health.regressions(trail.health_before, after),
+            }
+        )
 
     def wait_for_window(
         self,
@@ -584,6 +630,14 @@ class Heal:
         policy, rules = self.policy, self.rules
         if policy is None or rules is None or self.found.policy is None:
             return None
+        if policy.change_calendar:
+            # fail safe: a freeze only the calendar knows of must not be run through
+            return self.finish(
+                Outcome.CHANGE_SET_CREATED,
+                f"not executed: the change policy names the SSM Change Calendar "
+                f"{policy.change_calendar}, which this version cannot consult yet; list its "
+                "freezes in Freezes instead. The change set is left for review",
+            )
         chosen = {name: policy.windows[name] for name in rules.windows}
         horizon = self.deadline - _TO_EXECUTE
         for n in range(1, _MAX_DEFERRALS + 1):
@@ -791,6 +845,12 @@ class Heal:
     def finish(
         self, outcome: Outcome, reason: str, verification: Verification | None = None
     ) -> HealResult:
+        trail = self.found.policy
+        if trail is not None and trail.regressions:
+            reason = (
+                f"HEALTH REGRESSION after the change: {', '.join(trail.regressions)} went off "
+                f"within the bake time; {reason}"
+            )
         result = self.result(outcome, reason, verification)
         self.durable.logger.info(
             "heal finished", extra={"outcome": outcome.value, "reason": reason}

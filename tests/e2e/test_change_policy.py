@@ -258,3 +258,83 @@ def test_the_policy_is_read_from_its_ssm_parameter(harness: Harness) -> None:
     run = ready_then_heal(harness, "", change_policy_parameter="/drift-healer/policy")
     assert run.outcome == "HEALED"
     assert run.result["Policy"]["Window"] == "weeknights"
+
+
+def alarm(harness: Harness, name: str, state: str) -> None:
+    cloudwatch = harness.sandbox.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName="5xx",
+        Namespace="Checkout",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
+HEALTH = {"Alarms": ["checkout-5xx"], "BakeMinutes": 10}
+
+
+def test_an_alarm_in_alarm_blocks_the_execution(harness: Harness) -> None:
+    alarm(harness, "checkout-5xx", "ALARM")
+    run = ready_then_heal(harness, policy(Health=HEALTH))
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "no changes while monitoring alarms (checkout-5xx (ALARM))" in run.result["Reason"]
+    assert run.result["Policy"]["HealthBefore"] == {"checkout-5xx": "ALARM"}
+    assert harness.executions() == 0
+
+
+def test_missing_metrics_block_by_default_and_may_be_allowed(harness: Harness) -> None:
+    alarm(harness, "checkout-5xx", "INSUFFICIENT_DATA")
+    run = ready_then_heal(harness, policy(Health={**HEALTH, "Alarms": ["checkout-5xx", "gone"]}))
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "checkout-5xx (INSUFFICIENT_DATA), gone (INSUFFICIENT_DATA)" in run.result["Reason"]
+    harness.sandbox.client("cloudformation").delete_change_set(
+        StackName="app", ChangeSetName=run.result["ChangeSet"]["Name"]
+    )
+    allowed = harness.run(
+        {"StackName": "app"},
+        change_policy=policy(Health={**HEALTH, "InsufficientData": "allow"}),
+    )
+    assert allowed.outcome == "HEALED"
+
+
+def test_an_alarm_that_goes_off_after_the_change_is_told_loudly(harness: Harness) -> None:
+    alarm(harness, "checkout-5xx", "OK")
+    harness.sandbox.faults.before_call(
+        "ExecuteChangeSet",
+        lambda: harness.sandbox.client("cloudwatch").set_alarm_state(
+            AlarmName="checkout-5xx", StateValue="ALARM", StateReason="errors"
+        ),
+    )
+    run = ready_then_heal(harness, policy(Health=HEALTH))
+    assert run.outcome == "HEALED"
+    trail = run.result["Policy"]
+    assert trail["HealthBefore"] == {"checkout-5xx": "OK"}
+    assert trail["HealthAfter"] == {"checkout-5xx": "ALARM"}
+    assert trail["Regressions"] == ["checkout-5xx (ALARM)"]
+    assert run.result["Reason"].startswith("HEALTH REGRESSION after the change: checkout-5xx")
+    done = run.notifications[-1]
+    assert done.subject == "[drift-healer] app: ALARM after healing: checkout-5xx (ALARM)"
+    assert "REGRESSION: checkout-5xx (ALARM) went off after the change" in done.message
+    bake = run.local.phase("bake time")
+    assert bake.started and bake.ended and bake.ended - bake.started >= timedelta(minutes=10)
+
+
+def test_a_stack_tag_adds_its_own_alarms(harness: Harness) -> None:
+    alarm(harness, "orders-lag", "ALARM")
+    harness.stack(Tags=[{"Key": "drift-healer:alarms", "Value": "orders-lag"}])
+    harness.drift()
+    run = harness.run({"StackName": "app"}, change_policy=policy(Health=HEALTH))
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "orders-lag (ALARM)" in run.result["Reason"]
+
+
+def test_a_change_calendar_it_cannot_consult_never_lets_it_execute(harness: Harness) -> None:
+    run = ready_then_heal(harness, policy(ChangeCalendar="drift-healer-freezes"))
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "cannot consult yet" in run.result["Reason"]
+    assert harness.executions() == 0
