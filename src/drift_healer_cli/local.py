@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_durable_execution_sdk_python.lambda_service import ErrorObject
@@ -128,12 +128,12 @@ class LocalRunner:
 
     def skip_to(self, moment: datetime) -> None:
         """Move the virtual clock forward to ``moment`` (a story or a test that starts at, say,
-        14:00 on a Wednesday). Only with ``skip_time``; the testing SDK's SkipClock keeps the
-        time it skipped in ``_skipped``, the one place that writes it."""
+        14:00 on a Wednesday); a moment already past changes nothing: the clock never goes back.
+        Only with ``skip_time``; the testing SDK's SkipClock keeps the time it skipped in
+        ``_skipped``, the one place that writes it."""
         gap = moment - self.now()
-        if gap.total_seconds() < 0:
-            raise ValueError(f"the clock cannot go back to {moment.isoformat()}")
-        self._runner._clock._skipped += gap  # type: ignore[attr-defined]
+        if gap > timedelta(0):
+            self._runner._clock._skipped += gap  # type: ignore[attr-defined]
 
     def run(
         self,
