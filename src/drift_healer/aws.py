@@ -125,6 +125,7 @@ _SERVICE_OF = {
     "GetSecretValue": "secretsmanager",
     "GetParameter": "ssm",
     "DescribeAlarms": "cloudwatch",
+    "PutObject": "s3",
     "GetDurableExecutionHistory": "lambda",
     "SendDurableExecutionCallbackSuccess": "lambda",
     "SendDurableExecutionCallbackFailure": "lambda",
@@ -150,6 +151,11 @@ def cloudformation(
 def sns(max_attempts: int) -> SNSClient:
     """The healer's own SNS client (the function's account and region)."""
     return cast("SNSClient", _client("sns", None, None, "", max_attempts))
+
+
+def s3(max_attempts: int) -> Any:
+    """The healer's own S3 client (the change records)."""
+    return _client("s3", None, None, "", max_attempts)
 
 
 def cloudwatch(max_attempts: int) -> Any:

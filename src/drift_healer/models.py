@@ -501,6 +501,8 @@ class HealResult(_Contract):
     #: Only with a change policy (CHANGE_POLICY or CHANGE_POLICY_PARAMETER): tier, windows,
     #: deferrals, accepted drift.
     policy: PolicyTrail | None = None
+    #: s3://bucket/key of this execution's change record (CHANGE_RECORD_BUCKET), if it wrote one.
+    change_record: str | None = None
 
 
 class ReconcileRequest(_Contract):

@@ -76,6 +76,8 @@ def render(result: HealResult, region: str) -> Message:
     lines += _change_set_section(result)
     lines += _approval_section(result)
     lines += _policy_section(result)
+    if result.change_record:
+        lines += [f"Change record: {result.change_record}", ""]
     if result.verification is not None:
         lines += [f"Verification: stack drift status {result.verification.stack_drift_status}", ""]
     if result.stack_id:

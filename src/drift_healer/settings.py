@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     #: heal). Both empty: no windows, freezes or accepted drift.
     change_policy: str = ""
     change_policy_parameter: str = ""
+    #: The S3 bucket of the change records (the template's ChangeRecords): one JSON record per
+    #: execution that changes or proposes a change. Empty: none written.
+    change_record_bucket: str = ""
     #: The function's durable ExecutionTimeout: a heal never defers for a change window past it
     #: (less an hour to execute and verify); later windows leave a proposal instead.
     execution_timeout_seconds: int = Field(default=14 * 24 * 3600, ge=3600)

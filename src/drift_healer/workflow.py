@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from aws_durable_execution_sdk_python import DurableContext
 from aws_lambda_powertools import Logger
 
-from . import alarms, aws, parameters, provenance, render, secrets, sns, telemetry
+from . import alarms, aws, parameters, provenance, render, secrets, sns, storage, telemetry
 from . import cloudformation as cfn
 from .durable import Durable, is_sdk_error
 from .errors import (
@@ -58,6 +58,7 @@ from .policy import (
     windows,
 )
 from .policy import detection as detection_policy
+from .policy import record as change_record
 from .records import (
     Assessment,
     ChangeSetStatus,
@@ -851,7 +852,7 @@ class Heal:
                 f"HEALTH REGRESSION after the change: {', '.join(trail.regressions)} went off "
                 f"within the bake time; {reason}"
             )
-        result = self.result(outcome, reason, verification)
+        result = self.keep_record(self.result(outcome, reason, verification))
         self.durable.logger.info(
             "heal finished", extra={"outcome": outcome.value, "reason": reason}
         )
@@ -863,7 +864,7 @@ class Heal:
     def fail(self, error: Exception) -> None:
         """Record and notify a failed heal (the execution then fails with ``error``)."""
         reason = str(error) if isinstance(error, HealError) else f"{type(error).__name__}: {error}"
-        failure = self.result(Outcome.FAILED, reason)
+        failure = self.keep_record(self.result(Outcome.FAILED, reason))
         self.record(failure)
         self.notify(failure)
 
@@ -882,6 +883,39 @@ class Heal:
             approval=self.found.approval,
             policy=self.found.policy,
         )
+
+    def keep_record(self, result: HealResult) -> HealResult:
+        """Write the change record (CHANGE_RECORD_BUCKET) of an execution that changed or
+        proposed a change, before telling anyone: the result and the message carry its key. A
+        write that fails after retries is logged and the heal goes on without it."""
+        bucket = self.settings.change_record_bucket
+        if not bucket or not change_record.wanted(result):
+            return result
+        written = self.durable.now("clock: change record")
+        where = change_record.key(result.stack_name, self.execution, written)
+        located = result.model_copy(update={"change_record": f"s3://{bucket}/{where}"})
+        document = change_record.document(
+            located,
+            self.request,
+            self.execution,
+            self.settings.approval_for,
+            self.lowered,
+            written,
+        )
+        try:
+            self.durable.step(
+                "write change record",
+                lambda: storage.put_record(
+                    aws.s3(self.settings.aws_max_attempts), bucket, where, document
+                ),
+            )
+        except HealError as error:
+            self.durable.logger.error(
+                "the change record could not be written; the heal goes on without it",
+                extra={"error": str(error), "key": where},
+            )
+            return result
+        return located
 
     def record(self, result: HealResult) -> None:
         """Metrics, once per execution (a step body does not run again on replay)."""

@@ -308,6 +308,9 @@ class Resolver:
         if rtype == "AWS::CloudWatch::Alarm":
             name = self.name_of(logical_id, "AlarmName")
             return {"Ref": name, "Arn": f"{arn}:cloudwatch:{REGION}:{ACCOUNT}:alarm:{name}"}
+        if rtype == "AWS::S3::Bucket":
+            name = self.name_of(logical_id, "BucketName").lower()
+            return {"Ref": name, "Arn": f"{arn}:s3:::{name}"}
         if rtype == "AWS::SecretsManager::Secret":
             name = self.name_of(logical_id, "Name")
             secret = f"{arn}:secretsmanager:{REGION}:{ACCOUNT}:secret:{name}-AbCdEf"

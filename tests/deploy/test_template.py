@@ -583,7 +583,13 @@ def test_sam_delete_keeps_the_logs_and_the_key_that_encrypts_them(
         # SAM retains the versions it publishes; they go with their function all the same
         and resource["Type"] != "AWS::Lambda::Version"
     }
-    assert kept == {"HealerLogs", "ReconcilerLogs", "ReviewLogs", "NotificationKey"}
+    assert kept == {
+        "HealerLogs",
+        "ReconcilerLogs",
+        "ReviewLogs",
+        "NotificationKey",
+        "ChangeRecords",
+    }
     for logical_id in kept:
         assert translated["Resources"][logical_id]["UpdateReplacePolicy"] == "Retain"
     for logs in ("HealerLogs", "ReconcilerLogs", "ReviewLogs"):

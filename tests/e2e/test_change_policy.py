@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from tests.support import Harness
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -338,3 +340,56 @@ def test_a_change_calendar_it_cannot_consult_never_lets_it_execute(harness: Harn
     assert run.outcome == "CHANGE_SET_CREATED"
     assert "cannot consult yet" in run.result["Reason"]
     assert harness.executions() == 0
+
+
+def records(harness: Harness, bucket: str) -> dict[str, dict[str, Any]]:
+    s3 = harness.sandbox.client("s3")
+    found = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {
+        o["Key"]: json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+        for o in found
+    }
+
+
+def test_every_change_leaves_one_complete_change_record(harness: Harness) -> None:
+    harness.sandbox.client("s3").create_bucket(Bucket="records")
+    run = ready_then_heal(harness, policy(Windows=NIGHTS), change_record_bucket="records")
+    assert run.outcome == "HEALED"
+    [(key, record)] = records(harness, "records").items()
+    assert run.result["ChangeRecord"] == f"s3://records/{key}"
+    assert key.startswith("change-records/app/2030/01/02/")
+    assert record["Version"] == 1 and record["Execution"].endswith(key.rsplit("/", 1)[1][:-5])
+    assert record["Result"] == run.result  # what was found, the change set, the verification
+    assert record["Rules"]["HealMode"] == "heal" and record["Rules"]["ApprovalFor"] == "none"
+    assert record["Rules"]["Policy"]["Deferrals"][0]["Window"] == "weeknights"
+    assert record["Result"]["ChangeSet"]["Risk"] == "LOW"
+    assert f"Change record: s3://records/{key}" in run.notifications[-1].message
+
+
+def test_no_change_no_record_and_the_record_holds_no_values_when_hidden(
+    harness: Harness,
+) -> None:
+    harness.sandbox.client("s3").create_bucket(Bucket="records")
+    harness.stack()
+    in_sync = harness.run({"StackName": "app"}, change_record_bucket="records")
+    assert in_sync.outcome == "IN_SYNC" and records(harness, "records") == {}
+    harness.drift("secret-ish-value")
+    proposed = harness.run(
+        {"StackName": "app", "CreateChangeSetOnly": True},
+        change_record_bucket="records",
+        hide_values=True,
+    )
+    assert proposed.outcome == "CHANGE_SET_CREATED"
+    [record] = records(harness, "records").values()
+    assert "secret-ish-value" not in json.dumps(record)
+    assert record["Result"]["DriftedResources"][0]["PropertyDifferences"][0]["PropertyPath"]
+
+
+@pytest.mark.fault(
+    "The change record cannot be written (no bucket, access denied)",
+    "logged; the heal goes on, its result without ChangeRecord",
+)
+def test_a_record_that_cannot_be_written_does_not_stop_the_heal(harness: Harness) -> None:
+    run = ready_then_heal(harness, "{}", change_record_bucket="no-such-bucket")
+    assert run.outcome == "HEALED"
+    assert run.result.get("ChangeRecord") is None
