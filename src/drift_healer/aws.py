@@ -124,6 +124,7 @@ _SERVICE_OF = {
     "DeleteSchedule": "scheduler",
     "GetSecretValue": "secretsmanager",
     "GetParameter": "ssm",
+    "GetCalendarState": "ssm",
     "DescribeAlarms": "cloudwatch",
     "PutObject": "s3",
     "GetDurableExecutionHistory": "lambda",

@@ -10,7 +10,7 @@ decisions in ``policy``, message text in ``render``, AWS calls in the adapters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -631,14 +631,6 @@ class Heal:
         policy, rules = self.policy, self.rules
         if policy is None or rules is None or self.found.policy is None:
             return None
-        if policy.change_calendar:
-            # fail safe: a freeze only the calendar knows of must not be run through
-            return self.finish(
-                Outcome.CHANGE_SET_CREATED,
-                f"not executed: the change policy names the SSM Change Calendar "
-                f"{policy.change_calendar}, which this version cannot consult yet; list its "
-                "freezes in Freezes instead. The change set is left for review",
-            )
         chosen = {name: policy.windows[name] for name in rules.windows}
         horizon = self.deadline - _TO_EXECUTE
         for n in range(1, _MAX_DEFERRALS + 1):
@@ -646,6 +638,10 @@ class Heal:
             allowed = windows.when_allowed(
                 chosen, policy.freezes, level is Risk.LOW, now, max(now, horizon)
             )
+            if policy.change_calendar and allowed.at is not None:
+                allowed = self.consult_calendar(
+                    policy.change_calendar, chosen, level, allowed, max(now, horizon), n
+                )
             if allowed.at is None:
                 held = f" (held by {', '.join(allowed.freezes)})" if allowed.freezes else ""
                 return self.finish(
@@ -660,7 +656,7 @@ class Heal:
                     )
                 return None
             deferred = Deferral(
-                until=allowed.at.isoformat(),
+                until=allowed.at.astimezone(UTC).isoformat(),
                 window=allowed.opening.window if allowed.opening else None,
                 freezes=list(allowed.freezes),
             )
@@ -677,6 +673,44 @@ class Heal:
             f"not executed: deferred {_MAX_DEFERRALS} times by the change policy; the change set "
             "is left for review",
         )
+
+    def consult_calendar(
+        self,
+        calendar: str,
+        chosen: Mapping[str, windows.Weekly],
+        level: Risk,
+        allowed: windows.Allowed,
+        horizon: datetime,
+        n: int,
+    ) -> windows.Allowed:
+        """The SSM Change Calendar is the authority on freezes: from the first instant the
+        windows and the policy's freezes allow, ask it (GetCalendarState); while it is CLOSED,
+        look again from its next transition. Checkpointed as one step."""
+        freezes = self.policy.freezes if self.policy else []
+        low = level is Risk.LOW
+
+        def consult() -> dict[str, Any]:
+            client = aws.ssm(self.settings.aws_max_attempts)
+            current = allowed
+            for _ in range(_CALENDAR_LOOKUPS):
+                if current.at is None:
+                    break
+                is_open, changes = parameters.calendar_state(client, calendar, current.at)
+                if is_open:
+                    break
+                held = (*current.freezes, calendar)
+                if changes is None or changes >= horizon:
+                    current = windows.Allowed(None, None, held)
+                    break
+                later = windows.when_allowed(chosen, freezes, low, changes, horizon)
+                current = windows.Allowed(
+                    later.at, later.opening, tuple(dict.fromkeys((*held, *later.freezes)))
+                )
+            else:
+                current = windows.Allowed(None, None, (*current.freezes, calendar))
+            return _allowed_json(current)
+
+        return _allowed_of(self.durable.step(f"change calendar {n}", consult))
 
     def revalidate(
         self,
@@ -961,6 +995,36 @@ class Heal:
     def name(self) -> str:
         """This execution's change set name."""
         return naming.change_set_name(self.settings.change_set_prefix, self.execution)
+
+
+#: A Change Calendar is asked at most this many times for one decision (closed, open a while,
+#: closed again ...); past that, the change set is left for review.
+_CALENDAR_LOOKUPS = 20
+
+
+def _allowed_json(allowed: windows.Allowed) -> dict[str, Any]:
+    """An Allowed as a step may checkpoint it."""
+    opening = allowed.opening
+    return {
+        "At": allowed.at.isoformat() if allowed.at else None,
+        "Opening": [opening.window, opening.opens.isoformat(), opening.closes.isoformat()]
+        if opening
+        else None,
+        "Freezes": list(allowed.freezes),
+    }
+
+
+def _allowed_of(data: dict[str, Any]) -> windows.Allowed:
+    opening = data["Opening"]
+    return windows.Allowed(
+        datetime.fromisoformat(data["At"]) if data["At"] else None,
+        windows.Opening(
+            opening[0], datetime.fromisoformat(opening[1]), datetime.fromisoformat(opening[2])
+        )
+        if opening
+        else None,
+        tuple(data["Freezes"]),
+    )
 
 
 #: Left of the execution's timeout after a deferral: to execute, verify and report.

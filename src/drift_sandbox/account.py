@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -30,7 +31,7 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
-from . import api, bulk, schedules, stacks
+from . import api, bulk, calendars, schedules, stacks
 from .engine import DriftEngine
 from .faults import Faults
 from .ratelimit import RateLimits
@@ -273,6 +274,24 @@ class Sandbox:
             )
         bulk.retag(found, tags)
         self.engine.on_stack_updated(found)
+
+    def change_calendar(
+        self,
+        name: str,
+        closed: Sequence[tuple[datetime, datetime]] = (),
+        default_open: bool = True,
+        account: str = ACCOUNT_ID,
+        region: str | None = None,
+    ) -> None:
+        """An SSM Change Calendar named ``name`` (moto has none): open by default, closed during
+        each ``closed`` interval (aware instants), or the other way round with
+        ``default_open=False``. GetCalendarState answers from it."""
+        calendars.put(
+            account,
+            region or self.region,
+            name,
+            calendars.Calendar(default_open, tuple((a, b) for a, b in closed)),
+        )
 
     def scheduled_event(
         self, group: str, name: str, account: str = ACCOUNT_ID, region: str | None = None

@@ -25,8 +25,9 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
 from moto.scheduler.responses import EventBridgeSchedulerResponse
+from moto.ssm.responses import SimpleSystemManagerResponse
 
-from . import schedules, tagging
+from . import calendars, schedules, tagging
 from .engine import DriftEngine
 from .faults import ApiFault, Faults, throttling
 from .ratelimit import RateLimits
@@ -315,6 +316,10 @@ def _get_resources(self: ResourceGroupsTaggingAPIResponse) -> ActionResult:
     return tagging.get_resources(self, _sandbox().engine.clock())
 
 
+def _get_calendar_state(self: SimpleSystemManagerResponse) -> ActionResult:
+    return calendars.get_calendar_state(self, _sandbox().engine.clock())
+
+
 _HANDLERS: dict[str, Callable[..., Any]] = {
     "detect_stack_drift": _detect_stack_drift,
     "describe_stack_drift_detection_status": _describe_stack_drift_detection_status,
@@ -339,10 +344,12 @@ def install(sandbox: Host) -> None:
         raise RuntimeError("another sandbox is already running in this process; stop it first")
     _active = sandbox
     tagging.reset()
+    calendars.reset()
     targets: list[tuple[type, str, Callable[..., Any]]] = [
         (BaseResponse, "call_action", _call_action),
         *((CloudFormationResponse, name, fn) for name, fn in _HANDLERS.items()),
         (ResourceGroupsTaggingAPIResponse, "get_resources", _get_resources),
+        (SimpleSystemManagerResponse, "get_calendar_state", _get_calendar_state),
         *((EventBridgeSchedulerResponse, name, fn) for name, fn in schedules.HANDLERS.items()),
     ]
     for cls, name, fn in targets:
@@ -361,4 +368,5 @@ def uninstall() -> None:
             setattr(cls, name, fn)
     _originals.clear()
     tagging.reset()
+    calendars.reset()
     _active = None

@@ -335,10 +335,37 @@ def test_a_stack_tag_adds_its_own_alarms(harness: Harness) -> None:
     assert "orders-lag (ALARM)" in run.result["Reason"]
 
 
-def test_a_change_calendar_it_cannot_consult_never_lets_it_execute(harness: Harness) -> None:
-    run = ready_then_heal(harness, policy(ChangeCalendar="drift-healer-freezes"))
+def test_a_change_calendar_closed_over_the_window_defers_past_it(harness: Harness) -> None:
+    closed = (datetime(2030, 1, 2, 12, tzinfo=BERLIN), datetime(2030, 1, 3, 3, tzinfo=BERLIN))
+    harness.sandbox.change_calendar("release-freeze", closed=[closed])
+    executions = Executions(harness)
+    run = ready_then_heal(harness, policy(Windows=NIGHTS, ChangeCalendar="release-freeze"))
+    assert run.outcome == "HEALED"
+    [deferral] = run.result["Policy"]["Deferrals"]
+    reopens = closed[1].astimezone(UTC)
+    assert deferral == {
+        "Until": reopens.isoformat(),
+        "Window": "weeknights",
+        "Freezes": ["release-freeze"],
+    }
+    [at] = executions.at
+    assert reopens <= at < reopens + timedelta(hours=1)
+
+
+def test_a_change_calendar_closed_past_the_deadline_leaves_a_proposal(harness: Harness) -> None:
+    harness.sandbox.change_calendar("year", default_open=False)
+    run = ready_then_heal(
+        harness, policy(ChangeCalendar="year"), execution_timeout_seconds=3 * 86_400
+    )
     assert run.outcome == "CHANGE_SET_CREATED"
-    assert "cannot consult yet" in run.result["Reason"]
+    assert "held by year" in run.result["Reason"]
+    assert harness.executions() == 0
+
+
+def test_a_change_calendar_that_does_not_exist_fails_the_heal(harness: Harness) -> None:
+    run = ready_then_heal(harness, policy(ChangeCalendar="missing"))
+    assert run.error.type.endswith("AwsRequestRefused")
+    assert "missing" in run.error.message
     assert harness.executions() == 0
 
 
