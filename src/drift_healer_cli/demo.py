@@ -3,7 +3,8 @@
 A stack drifts; it is enrolled by tag while the healer proposes only (HealMode=propose), so the
 first scheduled run leaves a change set for review; the team switches to HealMode=heal, and the
 next scheduled run heals and verifies. Then, under change control (ApprovalFor=all,
-ReviewLinks=enabled), the next drift waits for a person, who approves it on the review page.
+ReviewLinks=enabled), the next drift waits for a person, who approves it on the review page; and
+under a change policy, a heal ready in the afternoon waits for the night's change window.
 Everything runs in this process, in a few seconds.
 """
 
@@ -116,6 +117,8 @@ def run() -> int:
         code = _verify(sandbox, second.result, clock)
         if code == 0:
             code = _approval_round(sandbox, topic, event, clock)
+        if code == 0:
+            code = _change_window(sandbox, topic, event, clock)
     print(f"\n(the whole story took {time.monotonic() - began:.1f} s of real time)")
     return code
 
@@ -206,6 +209,66 @@ def _approval_round(
         return 1
     print(f"   its Approval: {json.dumps(third.result.get('Approval'))}")
     return 0 if third.result["Outcome"] == "HEALED" else 1
+
+
+#: The change policy of the last section: weeknights in Berlin.
+_POLICY = {
+    "Windows": {
+        "weeknights": {
+            "Days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+            "Start": "22:00",
+            "End": "06:00",
+            "TimeZone": "Europe/Berlin",
+        }
+    }
+}
+
+
+def _change_window(sandbox: Sandbox, topic: str, event: dict[str, Any], clock: VirtualClock) -> int:
+    """A change policy: a heal ready at 14:00 is deferred, notified, waits for 22:00 at no cost,
+    checks again and executes inside the window."""
+    from zoneinfo import ZoneInfo
+
+    from drift_healer_cli.local import LocalRunner
+
+    say("14. A change window", "changes only on weeknights, 22:00-06:00 Europe/Berlin")
+    document = json.dumps(_POLICY)
+    print("   The team keeps its change policy in SSM Parameter Store:")
+    print(
+        "   $ aws ssm put-parameter --name /drift-healer/change-policy --type String "
+        f"--value '{document}'"
+    )
+    print("   $ sam deploy --parameter-overrides ChangePolicyParameter=/drift-healer/change-policy")
+    sandbox.client("ssm").put_parameter(
+        Name="/checkout/demo/new-payment-flow", Value="on", Type="String", Overwrite=True
+    )
+    settings = _healer(topic, "heal").model_copy(update={"change_policy": document})
+    inbox = sandbox.inbox(topic)
+    inbox.messages()  # what earlier sections were told: not this section's
+    runner = LocalRunner(settings, skip_time=True)
+    try:
+        clock.hand_to(runner, later=timedelta(days=1))
+        berlin = ZoneInfo("Europe/Berlin")
+        day = runner.now().astimezone(berlin).date() + timedelta(days=1)
+        while day.weekday() > 3:  # a Monday to Thursday, so that 22:00 opens a window
+            day += timedelta(days=1)
+        afternoon = datetime(day.year, day.month, day.day, 14, 0, tzinfo=berlin)
+        runner.skip_to(afternoon)
+        clock.hand_to(runner)
+        print(
+            f"   The feature flag drifts again; the schedule fires at {afternoon:%A %H:%M} Berlin:"
+        )
+        run = runner.run(event, name="afternoon")
+    finally:
+        runner.close()
+    _show(run)
+    for note in inbox.messages():
+        print(f"   notification: {note.subject}")
+    if run.result is None:
+        print(f"\nThe heal FAILED: {run.error}")
+        return 1
+    print(f"   its Policy: {json.dumps(run.result.get('Policy'))}")
+    return 0 if run.result["Outcome"] == "HEALED" else 1
 
 
 def _demo_secret() -> str:

@@ -30,6 +30,7 @@ def test_the_demo_tells_a_first_deployments_story() -> None:
     timelines_have_column_headers(out)
     the_result_is_the_full_json_of_the_readme(out)
     a_person_approves_on_the_review_page(out)
+    a_heal_ready_in_the_afternoon_waits_for_the_change_window(out)
     nothing_else_reaches_the_screen(out)
 
 
@@ -145,6 +146,18 @@ def a_person_approves_on_the_review_page(demo: str) -> None:
     assert "approval" in healed and "execute change set: wait" in healed
     assert "outcome HEALED: 1 resource reverted; verified in sync" in healed
     assert '"Approver": "ana@example.com (review link)", "Ticket": "CHG-1234"' in healed
+
+
+def a_heal_ready_in_the_afternoon_waits_for_the_change_window(demo: str) -> None:
+    window = section(demo, 14)
+    assert "ChangePolicyParameter=/drift-healer/change-policy" in window
+    assert re.search(r"the schedule fires at \w+ 14:00 Berlin", window)
+    assert re.search(r"change window 1 +2878\d\.\ds", window)  # 14:00 to 22:00, less the steps
+    notes = [line for line in window.splitlines() if "notification:" in line]
+    assert [n.split(": ", 1)[1] for n in notes][-1] == "[drift-healer] checkout: drift healed"
+    assert "heal deferred until" in notes[0]
+    assert "outcome HEALED: 1 resource reverted; verified in sync" in window
+    assert '"Window": "weeknights"' in window
 
 
 def nothing_else_reaches_the_screen(demo: str) -> None:
