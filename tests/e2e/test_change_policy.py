@@ -420,3 +420,25 @@ def test_a_record_that_cannot_be_written_does_not_stop_the_heal(harness: Harness
     run = ready_then_heal(harness, "{}", change_record_bucket="no-such-bucket")
     assert run.outcome == "HEALED"
     assert run.result.get("ChangeRecord") is None
+
+
+def test_a_window_opening_in_the_hour_daylight_saving_skips_opens_at_its_end(
+    harness: Harness,
+) -> None:
+    """Europe/Berlin moves from 02:00 to 03:00 on Sunday 2030-03-31: a window that opens at
+    02:30 that night opens at 03:00 summer time (01:00 UTC), and the heal waits until then."""
+    harness.stack()
+    harness.drift()
+    executions = Executions(harness)
+    early = {"Days": ["Sun"], "Start": "02:30", "End": "05:00", "TimeZone": "Europe/Berlin"}
+    run = harness.run(
+        {"StackName": "app"},
+        starting_at=datetime(2030, 3, 30, 14, 0, tzinfo=BERLIN),
+        change_policy=policy(Windows={"sunday-early": early}),
+    )
+    assert run.outcome == "HEALED"
+    opens = datetime(2030, 3, 31, 1, 0, tzinfo=UTC)
+    [deferral] = run.result["Policy"]["Deferrals"]
+    assert deferral["Until"] == opens.isoformat()
+    [at] = executions.at
+    assert opens <= at < opens + timedelta(hours=1)
