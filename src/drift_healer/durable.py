@@ -239,7 +239,8 @@ class Durable:
         """Poll until ``done``; WaitTimedOut after MAX_WAIT_SECONDS. The first check comes at
         once and polls only ``at_once`` (a wait for work the heal has just started skips it:
         CloudFormation cannot be done yet). With an expectation the next poll comes at its first
-        look, later ones every few seconds (policy.polling); without, delays grow geometrically.
+        look, each later one a little later than the one before (policy.polling); without,
+        delays grow geometrically.
         A transient error (throttling, 5xx, network) just counts as a poll, the last answer
         standing, up to POLL_MAX_CONSECUTIVE_ERRORS in a row; any other error fails at once."""
         settings = self._settings

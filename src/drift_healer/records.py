@@ -160,11 +160,11 @@ class TemplateFacts(TypedDict):
 
 
 class Expectation(TypedDict):
-    """When a wait expects CloudFormation to be done, fixed by its first poll and checkpointed
+    """When a wait expects CloudFormation to be done, fixed by its first check and checkpointed
     with it: a replay decides the same delays from it (policy.polling)."""
 
-    #: Seconds after the wait began of its first poll after the one at once; None: no estimate
-    #: (the geometric schedule alone).
+    #: Seconds after the wait began of its first poll after the check at once; None: no
+    #: estimate (the geometric schedule alone).
     FirstLook: int | None
     #: The stack's resources, when the estimate was made from them.
     Resources: int | None

@@ -114,9 +114,9 @@ class Heal:
         self.found = Findings()
         #: Why the request was capped below what the event asked (see policy.preflight.ceiling).
         self.lowered: str | None = None
-        #: What the first detection's wait learned (from its checkpoint, so a replay learns the
-        #: same): the stack's resources, and when to look for the verifying detection's end.
-        #: The later waits expect CloudFormation done from them.
+        #: The stack's resources (the "read template" step) and when to look for the verifying
+        #: detection's end (what the first detection's wait learned), both from checkpoints, so
+        #: a replay learns the same. The waits expect CloudFormation done from them.
         self.resources: int | None = None
         self.detection_look: int | None = None
         #: The change policy and what it says of this stack (None: no policy configured).

@@ -65,7 +65,8 @@ EXECUTION = Model(base=40.0, per_item=0.66)
 
 
 def first_look(model: Model, items: int) -> int:
-    """Seconds after a wait begins of its first poll after the one at once."""
+    """Seconds after a wait begins of its first poll after the check at once: half the
+    model's time (LEAD)."""
     return max(1, math.ceil(LEAD * model.seconds(items)))
 
 
