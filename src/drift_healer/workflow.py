@@ -37,6 +37,7 @@ from .models import (
     DriftedResource,
     HealRequest,
     HealResult,
+    Message,
     Outcome,
     PolicyTrail,
     Risk,
@@ -748,24 +749,7 @@ class Heal:
     def notify_deferred(self, deferred: Deferral, n: int) -> None:
         """Tell people the heal waits for the change policy, and until when."""
         pending = self.result(Outcome.CHANGE_SET_CREATED, "deferred by the change policy")
-        message = render.deferral(pending, self.region, deferred)
-        topic = self.settings.sns_topic_arn
-        if not topic:
-            self.durable.logger.info(
-                "heal deferred; no SNS_TOPIC_ARN set, so this is only logged",
-                extra={"subject": message.subject, "body": message.body},
-            )
-            return
-        try:
-            self.durable.step(
-                f"notify deferred {n}",
-                lambda: sns.publish(aws.sns(self.settings.aws_max_attempts), topic, message),
-            )
-        except HealError as error:
-            self.durable.logger.error(
-                "deferral notice could not be published; the heal waits all the same",
-                extra={"error": str(error), "subject": message.subject},
-            )
+        self.publish(render.deferral(pending, self.region, deferred), f"notify deferred {n}")
 
     def start_execution(self, stack: StackInfo, change_set: ChangeSetInfo) -> ExecutionStart:
         """Execute (idempotent by ClientRequestToken), unless a change set the healer did not
@@ -961,9 +945,13 @@ class Heal:
         )
 
     def notify(self, result: HealResult) -> None:
-        """Publish (with durable retries). A publish that still fails is logged in full, and the
-        result is returned all the same: the heal itself is never undone by a mail problem."""
-        message = render.render(result, self.region)
+        """Tell people how the heal ended."""
+        self.publish(render.render(result, self.region), f"notify {result.outcome.value}")
+
+    def publish(self, message: Message, step: str) -> None:
+        """Publish (with durable retries). Without a topic the message is logged; a publish that
+        still fails is logged in full, and the heal goes on all the same: it is never undone
+        (or held) by a mail problem."""
         topic = self.settings.sns_topic_arn
         if not topic:
             self.durable.logger.info(
@@ -973,7 +961,7 @@ class Heal:
             return
         try:
             self.durable.step(
-                f"notify {result.outcome.value}",
+                step,
                 lambda: sns.publish(aws.sns(self.settings.aws_max_attempts), topic, message),
             )
         except HealError as error:

@@ -32,7 +32,9 @@ class Pending:
             event or {"StackName": "app", "RequireApproval": True}, name="ask"
         )
         self.callback_id = self.runner.callback(self.arn)
-        [self.request] = self.inbox.messages()
+        # the request first; with a deadline of a second, the outcome may already follow it
+        self.request, *self.later = self.inbox.messages()
+        assert self.request.attributes["outcome"] == "APPROVAL_REQUESTED"
 
     def answer(self, approve: bool, **document: str) -> LocalRun:
         self.runner.answer(self.callback_id, approve, document)
