@@ -28,6 +28,11 @@ class Plan:
     import_repetitions: int = 7
     #: One more heal at the largest size under tracemalloc: its peak memory.
     memory: bool = True
+    #: The same heals with CloudFormation this many times slower or faster than the model the
+    #: healer estimates from (informational: what a wrong estimate costs), at these sizes.
+    off_model: tuple[float, ...] = (0.5, 2.0)
+    off_model_sizes: tuple[int, ...] = (50, 500)
+    off_model_draws: int = 10
     jobs: int = 3
 
     @property
@@ -60,10 +65,24 @@ def run(plan: Plan, out: Path = OUT, say: Callable[[str], None] = print) -> dict
                 (size, plan.draws, model.SEED, plan.memory and size == largest),
             )
         )
+    off_model = [
+        (f"{size} resources x{scale:g}", size, scale)
+        for scale in plan.off_model
+        for size in plan.off_model_sizes
+    ]
+    for name, size, scale in off_model:
+        tasks.append(
+            (name, single.run_size, (size, plan.off_model_draws, model.SEED, False, scale))
+        )
     done = _in_workers(tasks, plan.jobs, say)
-    sizes = [done[name] for name, _, _ in tasks if name != "fleet night"]
+    off_names = {name for name, _, _ in off_model}
+    sizes = [done[name] for name, _, _ in tasks if name != "fleet night" and name not in off_names]
     results = report.assemble(
-        sizes, done.get("fleet night"), cold, wall_seconds=time.perf_counter() - began
+        sizes,
+        done.get("fleet night"),
+        cold,
+        wall_seconds=time.perf_counter() - began,
+        off_model=[done[name] for name, _, _ in off_model],
     )
     block = report.markdown(results)
     checks = results.pop("verdicts_objects")

@@ -211,6 +211,26 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{h['cost']:.6f} vs {b['cost']:.6f} ({_x(r['cost'])}) |"
             )
         lines.append("")
+    off = results.get("off_model") or []
+    if off:
+        lines += [
+            "**Off the model** (informational, no target): the same heals with CloudFormation "
+            "slower or faster than the model the healer estimates from, by the factor shown "
+            f"({off[0]['draws']} draws each). A wrong estimate costs latency or a few polls, "
+            "never a heal:",
+            "",
+            "| resources | CloudFormation | overhead, healer | overhead, fixed poller | "
+            "calls, healer vs poller | completed (healer, poller) |",
+            "|---:|---:|---:|---:|---:|---:|",
+        ]
+        for s in off:
+            h, b, n = s["healer"], s["baseline"], s["draws"]
+            lines.append(
+                f"| {s['size']} | x{s['scale']:g}: {_s(h['cloudformation'])} | {_share(h)} | "
+                f"{_share(b)} | {h['calls']:g} vs {b['calls']:g} | "
+                f"{h['completed']}/{n}, {b['completed']}/{n} |"
+            )
+        lines.append("")
     fleet = results["fleet"]
     if fleet is not None:
         sample = (
@@ -326,9 +346,14 @@ def assemble(
     fleet: dict[str, Any] | None,
     cold: dict[str, Any] | None,
     wall_seconds: float,
+    off_model: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything of a run, JSON-ready except ``verdicts_objects`` (dropped when written)."""
     summaries = [size_summary(run) for run in sorted(sizes, key=lambda r: r["size"])]
+    off = [
+        {**size_summary(run), "scale": run["scale"]}
+        for run in sorted(off_model or [], key=lambda r: (r["scale"], r["size"]))
+    ]
     memory = next((run["memory"] for run in sizes if run.get("memory")), None)
     checks = verdicts(summaries, fleet, cold)
     return {
@@ -337,6 +362,7 @@ def assemble(
         "wall_seconds": wall_seconds,
         "assumptions": assumptions(),
         "sizes": summaries,
+        "off_model": off,
         "draws": {str(run["size"]): run["draws"] for run in sizes},
         "memory": memory,
         "fleet": fleet,

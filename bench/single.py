@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from drift_sandbox import Sandbox, StackTiming
+from drift_sandbox import Durations, Sandbox, StackTiming
 
 from . import model
 from .baseline import FixedPoller
@@ -60,10 +60,15 @@ class Heal:
 
 
 def run_size(
-    size: int, draws: int, seed: int = model.SEED, measure_memory: bool = False
+    size: int,
+    draws: int,
+    seed: int = model.SEED,
+    measure_memory: bool = False,
+    scale: float = 1.0,
 ) -> dict[str, Any]:
     """Every draw at ``size`` resources; with ``measure_memory``, one more heal afterwards
-    under tracemalloc (its peak). JSON-ready."""
+    under tracemalloc (its peak); with ``scale``, CloudFormation takes that many times the
+    drawn durations (off the model the healer estimates from). JSON-ready."""
     began = time.perf_counter()
     settings = healer_settings()
     driver = Driver(settings, region="us-east-1")
@@ -78,6 +83,9 @@ def run_size(
             pairs = [(f"n{size}-d{i:02d}-healer", f"n{size}-d{i:02d}-fixed") for i in range(draws)]
             for i, pair in enumerate(pairs):
                 drawn = model.MODEL.draw(size, random.Random(f"{seed}/{size}/{i}"))
+                drawn = Durations(
+                    drawn.detection * scale, drawn.creation * scale, drawn.execution * scale
+                )
                 for name in pair:
                     timing.assign(name, drawn)
             if pairs:
@@ -101,6 +109,7 @@ def run_size(
         driver.close()
     return {
         "size": size,
+        "scale": scale,
         "draws": rows,
         "memory": memory,
         "wall_seconds": time.perf_counter() - began,

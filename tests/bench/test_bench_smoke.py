@@ -29,6 +29,9 @@ def test_a_small_run_reports_every_metric_and_judges_every_target(tmp_path: Path
         fleet_every=2,
         import_repetitions=0,
         memory=False,
+        off_model=(2.0,),
+        off_model_sizes=(5,),
+        off_model_draws=1,
         jobs=1,
     )
 
@@ -50,8 +53,12 @@ def test_a_small_run_reports_every_metric_and_judges_every_target(tmp_path: Path
         assert fleet[field] is not None, field
 
     table = (tmp_path / "results.md").read_text()
-    for heading in ("**One heal**", "**Fleet night**", "Targets:"):
+    for heading in ("**One heal**", "**Off the model**", "**Fleet night**", "Targets:"):
         assert heading in table
+    [off] = written["off_model"]
+    assert (off["size"], off["scale"]) == (5, 2.0) and off["healer"]["completed"] == 1
+    slower = written["draws"]["5"][0]["durations"]["detection"] * 2
+    assert off["healer"]["cloudformation"] >= 2 * slower  # detection and verification, twice
     targets = [line for line in table.splitlines() if line.startswith(("- PASS", "- FAIL"))]
     assert len(targets) == 4 + 1  # per size: overhead, vs the poller, calls, completes; fleet
     assert len(written["verdicts"]) == len(targets) == len(results["verdicts_objects"])
