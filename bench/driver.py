@@ -1,6 +1,7 @@
 """The healer's real durable handler in the durable SDK's local runner, measured.
 
-Like ``drift_healer_cli.local.LocalRunner`` (same handler, same runner), plus what a benchmark
+Like ``drift_healer_cli.local.LocalRunner`` (same handler, same runner, executions started the
+same way), plus what a benchmark
 needs: each invocation of the handler is timed (Lambda bills that time), and an execution's
 record is read whole when it ends: every operation, every checkpoint written, its start and end
 on the virtual clock.
@@ -15,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 from aws_lambda_powertools import Metrics
 
 from drift_healer.handler import build_handler
 from drift_healer.settings import Settings
+from drift_healer_cli.local import start_execution
 
 _TIMEOUT = 7 * 24 * 3600
 
@@ -79,21 +80,7 @@ class Driver:
 
     def start(self, event: dict[str, Any], name: str) -> str:
         """Start an execution now (on the runner's clock) and return its ARN."""
-        started = self.runner._executor.start_execution(
-            StartDurableExecutionInput(
-                account_id="123456789012",
-                function_name="drift-healer",
-                function_qualifier="$LATEST",
-                execution_name=name,
-                execution_timeout_seconds=_TIMEOUT,
-                execution_retention_period_days=7,
-                invocation_id=name,
-                input=json.dumps(event),
-            )
-        )
-        if started.execution_arn is None:  # pragma: no cover - the runner always makes one
-            raise RuntimeError("the local durable runner started no execution")
-        return started.execution_arn
+        return start_execution(self.runner, event, name)
 
     def done(self, arn: str) -> bool:
         return bool(self.runner._executor.get_execution(arn).is_complete)

@@ -262,24 +262,7 @@ class LocalRunner:
         return result, phases
 
     def _start(self, event: object, name: str) -> str:
-        """Start the execution under ``name``. The runner's own run_async gives every execution
-        the same placeholder invocation id (``inv-12345678-…``), which ends up in the execution
-        ARN, the logs and the change set's description; this names it after the heal instead."""
-        started = self._runner._executor.start_execution(
-            StartDurableExecutionInput(
-                account_id="123456789012",
-                function_name="drift-healer",
-                function_qualifier="$LATEST",
-                execution_name=name,
-                execution_timeout_seconds=_TIMEOUT,
-                execution_retention_period_days=7,
-                invocation_id=name,
-                input=json.dumps(event),
-            )
-        )
-        if started.execution_arn is None:  # pragma: no cover - the runner always makes one
-            raise RuntimeError("the local durable runner started no execution")
-        return started.execution_arn
+        return start_execution(self._runner, event, name)
 
     def _report(
         self,
@@ -338,6 +321,28 @@ class LocalRunner:
             server.shutdown()
             server.server_close()
         self._runner.close()  # type: ignore[no-untyped-call]
+
+
+def start_execution(runner: DurableFunctionTestRunner, event: object, name: str) -> str:
+    """Start an execution of ``runner`` under ``name`` and return its ARN at once. The runner's
+    own run_async gives every execution the same placeholder invocation id (``inv-12345678-…``),
+    which ends up in the execution ARN, the logs and the change set's description; this names
+    it after the heal instead. (The benchmark's driver starts its executions here too.)"""
+    started = runner._executor.start_execution(
+        StartDurableExecutionInput(
+            account_id="123456789012",
+            function_name="drift-healer",
+            function_qualifier="$LATEST",
+            execution_name=name,
+            execution_timeout_seconds=_TIMEOUT,
+            execution_retention_period_days=7,
+            invocation_id=name,
+            input=json.dumps(event),
+        )
+    )
+    if started.execution_arn is None:  # pragma: no cover - the runner always makes one
+        raise RuntimeError("the local durable runner started no execution")
+    return started.execution_arn
 
 
 def _local_run(result: Any, phases: list[Phase], messages: list[Any]) -> LocalRun:
