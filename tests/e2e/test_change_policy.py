@@ -442,3 +442,48 @@ def test_a_window_opening_in_the_hour_daylight_saving_skips_opens_at_its_end(
     assert deferral["Until"] == opens.isoformat()
     [at] = executions.at
     assert opens <= at < opens + timedelta(hours=1)
+
+
+def test_a_window_that_closes_before_execution_starts_defers_again(harness: Harness) -> None:
+    """Wednesday's window lasts a minute: by the time the heal has re-validated and detected
+    again, less than a minute is left (windows.MIN_OPEN), so it defers again, to Thursday's."""
+    windows = {
+        "wednesday-minute": {
+            "Days": ["Wed"],
+            "Start": "22:00",
+            "End": "22:01",
+            "TimeZone": "Europe/Berlin",
+        },
+        "thursday-night": {
+            "Days": ["Thu"],
+            "Start": "22:00",
+            "End": "06:00",
+            "TimeZone": "Europe/Berlin",
+        },
+    }
+    executions = Executions(harness)
+    run = ready_then_heal(harness, policy(Windows=windows))
+    assert run.outcome == "HEALED", run.result["Reason"]
+    first, second = run.result["Policy"]["Deferrals"]
+    wednesday = datetime(2030, 1, 2, 22, 0, tzinfo=BERLIN).astimezone(UTC)
+    thursday = wednesday + timedelta(days=1)
+    assert (first["Until"], first["Window"]) == (wednesday.isoformat(), "wednesday-minute")
+    assert (second["Until"], second["Window"]) == (thursday.isoformat(), "thursday-night")
+    assert run.result["Policy"]["Window"] == "thursday-night"
+    [at] = executions.at
+    assert thursday <= at < thursday + timedelta(hours=1)
+    assert [n.attributes["outcome"] for n in run.notifications] == [
+        "DEFERRED",
+        "DEFERRED",
+        "HEALED",
+    ]
+
+
+def test_windows_too_short_to_use_leave_a_proposal_after_five_deferrals(harness: Harness) -> None:
+    minute = {"Days": ["Mon", "Tue", "Wed", "Thu", "Fri"], "Start": "22:00", "End": "22:01"}
+    run = ready_then_heal(
+        harness, policy(Windows={"minute": {**minute, "TimeZone": "Europe/Berlin"}})
+    )
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "deferred 5 times by the change policy" in run.result["Reason"]
+    assert len(run.result["Policy"]["Deferrals"]) == 5 and harness.executions() == 0
