@@ -6,7 +6,7 @@ policies read them. Typed once here so every layer agrees on one shape.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.literals import CapabilityType
@@ -157,6 +157,9 @@ class TemplateFacts(TypedDict):
 
     Resources: int | None
     Secrets: dict[str, Any]
+    #: The stack's timings from its last heal (policy.timings, the document's JSON); None: none
+    #: kept, or no HISTORY_BUCKET.
+    Timings: NotRequired[str | None]
 
 
 class Expectation(TypedDict):
@@ -168,6 +171,9 @@ class Expectation(TypedDict):
     FirstLook: int | None
     #: The stack's resources, when the estimate was made from them.
     Resources: int | None
+    #: The first look is what the stack itself took before (its last heal, or this heal's
+    #: first detection), not the model's quickest stacks (policy.timings.learned).
+    Informed: NotRequired[bool]
 
 
 class ScheduleSummary(TypedDict):

@@ -30,10 +30,10 @@ class Settings(BaseSettings):
     notify_in_sync: bool = False
     #: Longest a single wait on CloudFormation (detection, change set, execution) may take.
     max_wait_seconds: int = Field(default=3600, ge=60)
-    #: Estimate how long CloudFormation takes (from the stack's size, and this heal's first
-    #: detection) and poll when it should be done (policy.polling). Off: every wait polls on
-    #: the geometric schedule below, e.g. for an emulator far faster than AWS (the CLI's
-    #: ``--sandbox``).
+    #: Estimate how long CloudFormation takes (from the stack's last heal, this heal's first
+    #: detection, or the stack's size) and poll when it should be done (policy.polling). Off:
+    #: every wait polls on the geometric schedule below, e.g. for an emulator far faster than
+    #: AWS (the CLI's ``--sandbox``).
     poll_estimates: bool = True
     #: The geometric schedule of a wait that has no estimate of how long CloudFormation takes:
     #: its first delay, growing by the rate up to the ceiling. A wait with an estimate polls at
@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     #: The S3 bucket of the change records (the template's ChangeRecords): one JSON record per
     #: execution that changes or proposes a change. Empty: none written.
     change_record_bucket: str = ""
+    #: The S3 bucket where the healer keeps how long each stack's operations took
+    #: (``timings/<account>/<region>/<stack>.json``, policy/timings.py), so that its next heal
+    #: waits for the stack's own times rather than a model's (the template: the ChangeRecords
+    #: bucket). Empty: every heal estimates from the stack's size alone.
+    history_bucket: str = ""
     #: The function's durable ExecutionTimeout: a heal never defers for a change window past it
     #: (less an hour to execute and verify); later windows leave a proposal instead.
     execution_timeout_seconds: int = Field(default=14 * 24 * 3600, ge=3600)

@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from . import alarms, aws, parameters, provenance, render, secrets, sns, storage, telemetry
 from . import cloudformation as cfn
-from .durable import Durable, is_sdk_error
+from .durable import Durable, Waited, is_sdk_error
 from .errors import (
     ChangePolicyInvalid,
     ChangeSetFailed,
@@ -56,6 +56,7 @@ from .policy import (
     preflight,
     risk,
     states,
+    timings,
     windows,
 )
 from .policy import detection as detection_policy
@@ -115,11 +116,14 @@ class Heal:
         self.found = Findings()
         #: Why the request was capped below what the event asked (see policy.preflight.ceiling).
         self.lowered: str | None = None
-        #: The stack's resources (the "read template" step) and when to look for the verifying
-        #: detection's end (what the first detection's wait learned), both from checkpoints, so
-        #: a replay learns the same. The waits expect CloudFormation done from them.
+        #: The stack's resources and its timings from its last heal (the "read template" step),
+        #: and when each wait should first look: what the stack took last time, or what this
+        #: heal's first detection took, all from checkpoints, so a replay learns the same.
         self.resources: int | None = None
-        self.detection_look: int | None = None
+        self.timings: timings.Timings | None = None
+        self.looks: dict[timings.Phase, int] = {}
+        #: What this heal's waits learned, kept for the stack's next heal (HISTORY_BUCKET).
+        self.learned: dict[timings.Phase, int] = {}
         #: The change policy and what it says of this stack (None: no policy configured).
         self.policy: change_policy.ChangePolicy | None = None
         self.rules: change_policy.StackRules | None = None
@@ -306,27 +310,57 @@ class Heal:
         """Read the template once, for two things: how many resources it declares (the waits
         expect CloudFormation done from it) and which properties take their values from NoEcho
         parameters or secret dynamic references (never shown). Only the count and the names and
-        paths are checkpointed, never the template."""
+        paths are checkpointed, never the template. The stack's timings from its last heal come
+        in the same step (no operation of their own)."""
 
         def facts() -> TemplateFacts:
             body = cfn.stack_template(self.cfn(), stack["StackId"])
             return {
                 "Resources": cfn.resource_count(body),
                 "Secrets": provenance.secret_paths(body, stack["NoEchoParameterKeys"]).to_json(),
+                "Timings": self.past_timings(stack["StackId"]),
             }
 
         read = self.durable.step("read template", facts)
         self.resources = read["Resources"]
+        text = read.get("Timings")
+        self.timings = timings.parse(text) if text else None
+        self.looks = timings.looks(self.timings, self.resources)
         return Redactor(
             hide_all=self.settings.hide_values,
             secrets=provenance.SecretPaths.from_json(read["Secrets"]),
         )
 
+    def past_timings(self, stack_id: str) -> str | None:
+        """The stack's timings document from its last heal, when there is one. A hint: one that
+        cannot be read (no permission, a damaged document) is logged and the heal estimates from
+        the stack's size."""
+        bucket = self.settings.history_bucket
+        if not bucket:
+            return None
+        where = timings.key(stack_id)
+        try:
+            text = storage.get_text(aws.s3(self.settings.aws_max_attempts), bucket, where)
+        except Exception as error:  # a hint: nothing depends on it
+            self.durable.logger.warning(
+                "the stack's timings could not be read; the waits estimate from its size",
+                extra={"error": redact_text(f"{type(error).__name__}: {error}"), "key": where},
+            )
+            return None
+        if text is not None and timings.parse(text) is None:
+            self.durable.logger.warning(
+                "the stack's timings are not a document this version reads; ignored",
+                extra={"key": where},
+            )
+            return None
+        return text
+
     def detect(self, stack: StackInfo, name: str) -> DetectionStatus:
         """Detect drift and wait for the result. One detection runs per stack at a time: while
         another runs (someone's, or this heal's own whose answer was lost), wait for it to end
-        and start again. The first detection's wait expects it done from the stack's resources;
-        a later one, as long as the first took."""
+        and start again. Each wait first looks when the stack's last detection was seen done
+        (this heal's first, or its last heal's), else when the quickest stacks of its size are
+        done."""
         detection_id = self.durable.poll_until(
             f"{name}: start",
             lambda: cfn.start_drift_detection(self.cfn(), stack["StackId"]),
@@ -337,19 +371,34 @@ class Heal:
             f"{name}: wait",
             lambda: cfn.drift_detection_status(self.cfn(), detection_id),
             lambda s: s["DetectionStatus"] != states.DETECTION_IN_PROGRESS,
-            expect=self.expect_detection(),
+            expect=self.expect("Detection"),
             at_once=False,
         )
-        if self.detection_look is None and waited.took:
-            self.detection_look = polling.look_again(waited.took, waited.before)
+        self.learn("Detection", waited)
         return waited.value
 
-    def expect_detection(self) -> Expectation | None:
-        """When a detection should be done: as long as this heal's first one took; else from
-        the stack's resources; None when neither is known."""
-        if self.detection_look is not None:
-            return {"FirstLook": self.detection_look, "Resources": self.resources}
-        return _expect(polling.DETECTION, self.resources)
+    def expect(self, phase: timings.Phase) -> Expectation | None:
+        """When a wait for ``phase`` should first look: when the stack's own last one was seen
+        done (this heal's, or its last heal's); else when the quickest stacks of its size are
+        done; None (the geometric schedule) when neither is known."""
+        look = self.looks.get(phase)
+        if look is not None:
+            return {"FirstLook": look, "Resources": self.resources, "Informed": True}
+        if self.resources is None:
+            return None
+        return {
+            "FirstLook": polling.first_look(timings.MODELS[phase], self.resources),
+            "Resources": self.resources,
+        }
+
+    def learn(self, phase: timings.Phase, waited: Waited[Any]) -> None:
+        """What a wait saw of how long its operation takes on this stack: the next wait for the
+        same operation (the verifying detection, or the stack's next heal) looks there."""
+        look = timings.learned(
+            waited.took, waited.before, bool(waited.expected.get("Informed", False))
+        )
+        if look is not None:
+            self.learned[phase] = self.looks[phase] = look
 
     @staticmethod
     def unchecked(detection: DetectionStatus) -> detection_policy.Unchecked | None:
@@ -383,13 +432,15 @@ class Heal:
 
     def wait_for_change_set(self, stack: StackInfo, change_set: ChangeSetInfo) -> ChangeSetStatus:
         """Wait until CloudFormation has made it; an empty one is not a failure."""
-        status = self.durable.poll_until(
+        waited = self.durable.poll_until(
             "create change set: wait",
             lambda: cfn.change_set_status(self.cfn(), change_set.id, stack["StackId"]),
             states.change_set_settled,
-            expect=_expect(polling.CHANGE_SET, self.resources),
+            expect=self.expect("ChangeSet"),
             at_once=False,
-        ).value
+        )
+        self.learn("ChangeSet", waited)
+        status = waited.value
         if status["Status"] == "FAILED" and not states.is_empty_change_set(status):
             raise ChangeSetFailed(
                 f"the REVERT_DRIFT change set {change_set.name} failed: {status['StatusReason']}"
@@ -806,13 +857,15 @@ class Heal:
                 "StackStatusReason": now["StackStatusReason"],
             }
 
-        final = self.durable.poll_until(
+        waited = self.durable.poll_until(
             "execute change set: wait",
             progress,
             lambda p: not states.is_busy(p["StackStatus"]),
-            expect=_expect(polling.EXECUTION, self.resources),
+            expect=self.expect("Execution"),
             at_once=started["ExecutionStatus"] != "EXECUTE_IN_PROGRESS",
-        ).value
+        )
+        self.learn("Execution", waited)
+        final = waited.value
         if final["StackStatus"] != "UPDATE_COMPLETE":
             raise ExecutionFailed(
                 f"executing the change set failed: stack is {final['StackStatus']}"
@@ -936,13 +989,34 @@ class Heal:
         return located
 
     def record(self, result: HealResult) -> None:
-        """Metrics, once per execution (a step body does not run again on replay)."""
-        self.durable.best_effort_step(
-            "record metrics",
-            lambda: telemetry.record(
+        """Metrics, and the stack's timings for its next heal, once per execution (a step body
+        does not run again on replay)."""
+
+        def measured() -> None:
+            telemetry.record(
                 result.outcome, len(result.drifted_resources), result.change_set is not None
-            ),
+            )
+            self.keep_timings()
+
+        self.durable.best_effort_step("record metrics", measured)
+
+    def keep_timings(self) -> None:
+        """Write what this heal's waits learned (HISTORY_BUCKET). A hint for the next heal: a
+        write that fails is logged, and the next heal estimates from the stack's size."""
+        bucket, stack_id = self.settings.history_bucket, self.found.stack_id
+        kept = timings.remember(
+            self.timings, self.learned, self.resources, self.durable.clock().astimezone(UTC)
         )
+        if not bucket or stack_id is None or kept is None:
+            return
+        where = timings.key(stack_id)
+        try:
+            storage.put_text(aws.s3(self.settings.aws_max_attempts), bucket, where, kept.to_json())
+        except Exception as error:  # a hint: nothing depends on it
+            self.durable.logger.warning(
+                "the stack's timings could not be written; its next heal estimates from its size",
+                extra={"error": redact_text(f"{type(error).__name__}: {error}"), "key": where},
+            )
 
     def notify(self, result: HealResult) -> None:
         """Tell people how the heal ended."""
@@ -1020,14 +1094,6 @@ _TO_EXECUTE = timedelta(hours=1)
 #: A heal waits for a window at most this many times (a window that keeps closing before the
 #: heal gets to execute, say); then it leaves the change set for review.
 _MAX_DEFERRALS = 5
-
-
-def _expect(model: polling.Model, resources: int | None) -> Expectation | None:
-    """A wait's expectation from the model of the operation it waits for and the stack's
-    resources; None (the geometric schedule) when the template did not say how many."""
-    if resources is None:
-        return None
-    return {"FirstLook": polling.first_look(model, resources), "Resources": resources}
 
 
 def _duration(seconds: int) -> str:

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from drift_healer.policy import polling
+from drift_healer.policy import polling, timings
 from drift_sandbox import Timing
 from tests.support import Harness, Run
 
@@ -171,7 +171,7 @@ def test_an_estimate_beyond_the_bound_does_not_stretch_the_wait(
 ) -> None:
     """The model says a day; the detection never ends: the wait still gives up at
     MAX_WAIT_SECONDS, having polled at once and at the bound."""
-    monkeypatch.setattr(polling, "DETECTION", polling.Model(base=86_400, per_item=0))
+    monkeypatch.setitem(timings.MODELS, "Detection", polling.Model(base=86_400, per_item=0))
     harness.sandbox.engine.timing = Timing(detection_base=5 * 3600)
     harness.stack()
     run = harness.run({"StackName": "app"}, max_wait_seconds=600)

@@ -112,14 +112,6 @@ def test_first_looks_lead_the_model() -> None:
     assert polling.first_look(polling.DETECTION, -3) == math.ceil(0.5 * 12)
 
 
-def test_looking_again_for_an_operation_measured_earlier() -> None:
-    """The verifying detection takes as long as the first: look when that one was seen done;
-    seen done at its first look, it may have taken much less: look a little earlier."""
-    assert polling.look_again(took=57, before=51) == 57
-    assert polling.look_again(took=40, before=0) == 20
-    assert polling.look_again(took=1, before=0) == 1
-
-
 def count(body: Any) -> int | None:
     return cloudformation.resource_count(body)
 

@@ -1,15 +1,16 @@
 """When a wait on CloudFormation polls: when it expects CloudFormation to be done, then a little
 later each time; and when it gives up.
 
-A wait that knows roughly how long CloudFormation will take (an estimate from the stack's size, or
-from how long the same operation took earlier in this heal) polls at its *first look* (when the
-quickest stacks of its size are done: CloudFormation's durations vary by about half either way),
-then each poll a tenth later than the one before, so that it sees CloudFormation done within a
-tenth of its time (a twentieth on average; short waits, allowed fewer polls by the second
-guarantee below, a few seconds). A wait that knows nothing polls on the geometric schedule of the
-settings (from ``POLL_INITIAL_SECONDS``, growing by ``POLL_BACKOFF_RATE`` up to
-``POLL_MAX_SECONDS``). The check at once that every wait begins with (the durable SDK's
-``wait_for_condition`` checks first) asks CloudFormation only when the work may be done already.
+A wait that knows roughly how long CloudFormation will take polls at its *first look*: when the
+same operation on the same stack was seen done before (in this heal, or its last heal:
+policy.timings), else when the quickest stacks of its size are done (CloudFormation's durations
+vary by about half either way). Then each poll comes a tenth later than the one before, so that
+it sees CloudFormation done within a tenth of its time (a twentieth on average; short waits,
+allowed fewer polls by the second guarantee below, a few seconds). A wait that knows nothing
+polls on the geometric schedule of the settings (from ``POLL_INITIAL_SECONDS``, growing by
+``POLL_BACKOFF_RATE`` up to ``POLL_MAX_SECONDS``). The check at once that every wait begins with
+(the durable SDK's ``wait_for_condition`` checks first) asks CloudFormation only when the work
+may be done already.
 
 Two guarantees, whatever the estimate (tests/unit/test_polling.py checks them over estimates and
 durations):
@@ -68,14 +69,6 @@ def first_look(model: Model, items: int) -> int:
     """Seconds after a wait begins of its first poll after the check at once: half the
     model's time (LEAD)."""
     return max(1, math.ceil(LEAD * model.seconds(items)))
-
-
-def look_again(took: int, before: int) -> int:
-    """The first look of a wait for an operation that took more than ``before`` seconds and at
-    most ``took`` the last time (the polls before and at which its wait saw it done): it will
-    take as long again, so look when it was seen done. Seen done at the first look, it may have
-    taken much less: look earlier."""
-    return max(1, took if before else math.ceil(LEAD * took))
 
 
 @dataclass(frozen=True)
