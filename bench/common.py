@@ -17,10 +17,15 @@ from drift_sandbox import ACCOUNT_ID, DEFAULT_REGION, Sandbox, StackTiming
 REGION = DEFAULT_REGION
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:drift-healer"
 TAG = "drift-healer"
+#: Where the healer keeps each stack's timings (the template's ChangeRecords bucket). Change
+#: records are not written (``CHANGE_RECORD_BUCKET`` empty): a compliance record the poller does
+#: not keep, two durable operations a heal that changes.
+HISTORY_BUCKET = "drift-healer-history"
 
 
 def healer_settings() -> Settings:
-    """The healer as deployed with HealMode=heal and the opt-in tag, notifying by SNS.
+    """The healer as deployed with HealMode=heal and the opt-in tag, notifying by SNS, keeping
+    each stack's timings for its next heal.
     ``aws_max_attempts=1``: botocore's own retries sleep in real time, which a virtual clock
     cannot skip; a throttled call is retried by the healer's durable retries instead."""
     return Settings(
@@ -28,6 +33,7 @@ def healer_settings() -> Settings:
         heal_mode="heal",
         opt_in_tag_key=TAG,
         healer_stack_name="drift-healer",
+        history_bucket=HISTORY_BUCKET,
         aws_max_attempts=1,
     )
 
@@ -53,6 +59,7 @@ def quiet_process(sandbox: Sandbox) -> Iterator[None]:
         stack.enter_context(sandbox.environ())
         stack.enter_context(console.quiet(True))
         sandbox.client("sns").create_topic(Name="drift-healer")
+        sandbox.client("s3").create_bucket(Bucket=HISTORY_BUCKET)
         try:
             yield
         finally:

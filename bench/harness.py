@@ -28,7 +28,7 @@ class Plan:
     import_repetitions: int = 7
     #: One more heal at the largest size under tracemalloc: its peak memory.
     memory: bool = True
-    #: The same heals with CloudFormation this many times slower or faster than the model the
+    #: First nights with CloudFormation this many times slower or faster than the model the
     #: healer estimates from (informational: what a wrong estimate costs), at these sizes.
     off_model: tuple[float, ...] = (0.5, 2.0)
     off_model_sizes: tuple[int, ...] = (50, 500)
@@ -72,7 +72,7 @@ def run(plan: Plan, out: Path = OUT, say: Callable[[str], None] = print) -> dict
     ]
     for name, size, scale in off_model:
         tasks.append(
-            (name, single.run_size, (size, plan.off_model_draws, model.SEED, False, scale))
+            (name, single.run_size, (size, plan.off_model_draws, model.SEED, False, scale, 1))
         )
     done = _in_workers(tasks, plan.jobs, say)
     off_names = {name for name, _, _ in off_model}

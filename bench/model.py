@@ -7,9 +7,10 @@ Every number a reader of the table needs to judge it is here, and the report pri
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass, field
 
-from drift_sandbox import DurationModel, Limit
+from drift_sandbox import DurationModel, Durations, Limit
 
 #: Fixed, so two runs draw the same scenarios.
 SEED = 20261122
@@ -30,6 +31,26 @@ MODEL = DurationModel(
     execution_per_resource=0.66,
     spread=0.5,
 )
+
+#: How much a stack's operation varies from one night to the next: each night, each operation
+#: takes the stack's own duration (drawn above) times a factor drawn uniformly within ±10%, the
+#: same for both detections of one heal. An assumption (AWS publishes nothing on it); the
+#: off-the-model table shows what more costs.
+NIGHTLY = 0.1
+#: Nights each stack is healed: the heals judged are the last night's, when the healer knows how
+#: long the stack's operations took the night before (as on every night but a stack's first);
+#: the first night, estimated from the stack's size alone, is shown apart.
+NIGHTS = 2
+
+
+def tonight(own: Durations, rng: random.Random, nightly: float = NIGHTLY) -> Durations:
+    """One night's durations of a stack whose own are ``own``."""
+    low, high = 1 - nightly, 1 + nightly
+    return Durations(
+        detection=own.detection * rng.uniform(low, high),
+        creation=own.creation * rng.uniform(low, high),
+        execution=own.execution * rng.uniform(low, high),
+    )
 
 
 def drifted(resources: int) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -172,12 +173,15 @@ def markdown(results: dict[str, Any]) -> str:
         draws = sizes[0]["draws"]
         model_text = results["assumptions"]["cloudformation_seconds"]
         lines += [
-            f"**One heal**, medians of {draws} draws per size. CloudFormation's durations per "
-            f"stack of n resources: detection {model_text['detection']}, change set "
+            f"**One heal**, medians of {draws} draws per size, on a stack's second night: the "
+            "healer knows how long the stack's operations took the night before, as on every "
+            "night but its first (shown apart below). CloudFormation's durations per stack of n "
+            f"resources: detection {model_text['detection']}, change set "
             f"{model_text['change_set_creation']}, execution {model_text['execution']} "
-            f"seconds, each drawn uniformly within ±50% (seed {model.SEED}); one resource in "
-            "fifty drifted. Overhead: the end-to-end time beyond CloudFormation's own (detect, "
-            "create the change set, execute, verify), of the heals that completed.",
+            f"seconds, each stack's own drawn uniformly within ±50% (seed {model.SEED}), and "
+            f"each night within ±{model.NIGHTLY:.0%} of the stack's own (assumed); one resource "
+            "in fifty drifted. Overhead: the end-to-end time beyond CloudFormation's own "
+            "(detect, create the change set, execute, verify), of the heals that completed.",
             "",
             "| resources | CloudFormation | overhead, healer | overhead, fixed poller | "
             "healer / poller | completed (healer, poller) |",
@@ -211,26 +215,25 @@ def markdown(results: dict[str, Any]) -> str:
                 f"{h['cost']:.6f} vs {b['cost']:.6f} ({_x(r['cost'])}) |"
             )
         lines.append("")
+    first = results.get("first_night") or []
+    if first:
+        lines += [
+            "**A stack's first night** (informational, no target): the same draws the night "
+            "before, when the healer has no timings of the stack yet and estimates from its "
+            "size alone:",
+            "",
+            *_brief(first, lambda s: _s(s["healer"]["cloudformation"])),
+        ]
     off = results.get("off_model") or []
     if off:
         lines += [
-            "**Off the model** (informational, no target): the same heals with CloudFormation "
+            "**Off the model** (informational, no target): first nights with CloudFormation "
             "slower or faster than the model the healer estimates from, by the factor shown "
             f"({off[0]['draws']} draws each). A wrong estimate costs latency or a few polls, "
             "never a heal:",
             "",
-            "| resources | CloudFormation | overhead, healer | overhead, fixed poller | "
-            "calls, healer vs poller | completed (healer, poller) |",
-            "|---:|---:|---:|---:|---:|---:|",
+            *_brief(off, lambda s: f"x{s['scale']:g}: {_s(s['healer']['cloudformation'])}"),
         ]
-        for s in off:
-            h, b, n = s["healer"], s["baseline"], s["draws"]
-            lines.append(
-                f"| {s['size']} | x{s['scale']:g}: {_s(h['cloudformation'])} | {_share(h)} | "
-                f"{_share(b)} | {h['calls']:g} vs {b['calls']:g} | "
-                f"{h['completed']}/{n}, {b['completed']}/{n} |"
-            )
-        lines.append("")
     fleet = results["fleet"]
     if fleet is not None:
         sample = (
@@ -306,6 +309,24 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _brief(
+    rows: list[dict[str, Any]], cloudformation: Callable[[dict[str, Any]], str]
+) -> list[str]:
+    """A short table of overhead and calls, healer vs poller, per row."""
+    lines = [
+        "| resources | CloudFormation | overhead, healer | overhead, fixed poller | "
+        "calls, healer vs poller | completed (healer, poller) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in rows:
+        h, b, n = s["healer"], s["baseline"], s["draws"]
+        lines.append(
+            f"| {s['size']} | {cloudformation(s)} | {_share(h)} | {_share(b)} | "
+            f"{h['calls']:g} vs {b['calls']:g} | {h['completed']}/{n}, {b['completed']}/{n} |"
+        )
+    return [*lines, ""]
+
+
 def _s(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:.1f} s"
 
@@ -354,6 +375,11 @@ def assemble(
         {**size_summary(run), "scale": run["scale"]}
         for run in sorted(off_model or [], key=lambda r: (r["scale"], r["size"]))
     ]
+    first = [
+        size_summary({"size": run["size"], "draws": run["first_night"]})
+        for run in sorted(sizes, key=lambda r: r["size"])
+        if run.get("first_night")
+    ]
     memory = next((run["memory"] for run in sizes if run.get("memory")), None)
     checks = verdicts(summaries, fleet, cold)
     return {
@@ -362,8 +388,12 @@ def assemble(
         "wall_seconds": wall_seconds,
         "assumptions": assumptions(),
         "sizes": summaries,
+        "first_night": first,
         "off_model": off,
         "draws": {str(run["size"]): run["draws"] for run in sizes},
+        "first_night_draws": {
+            str(run["size"]): run["first_night"] for run in sizes if run.get("first_night")
+        },
         "memory": memory,
         "fleet": fleet,
         "cold_start": cold,
@@ -381,14 +411,17 @@ def assumptions() -> dict[str, Any]:
             "change_set_creation": f"{m.creation_base:g} + {m.creation_per_resource:g}·n",
             "execution": f"{m.execution_base:g} + {m.execution_per_resource:g}·n",
             "spread": f"uniform within +-{m.spread:.0%} of each, per stack",
+            "nightly": f"uniform within +-{model.NIGHTLY:.0%} of the stack's own, per night",
+            "nights": model.NIGHTS,
         },
         "drifted_resources": "1 in 50, at least 1",
         "prices": asdict(model.PRICES),
         "baseline": asdict(model.BASELINE),
         "rate_limits": {a: asdict(limit) for a, limit in model.CFN_LIMITS.items()},
         "rate_limit_default": asdict(model.CFN_DEFAULT_LIMIT),
-        "healer_settings": "HealMode=heal, opt-in tag, SNS; AWS_MAX_ATTEMPTS=1 (botocore's "
-        "retries sleep in real time; the healer's durable retries absorb throttling)",
+        "healer_settings": "HealMode=heal, opt-in tag, SNS, HISTORY_BUCKET (no change records); "
+        "AWS_MAX_ATTEMPTS=1 (botocore's retries sleep in real time; the healer's durable "
+        "retries absorb throttling)",
     }
 
 

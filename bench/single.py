@@ -1,10 +1,12 @@
 """One heal at one stack size: the healer and the fixed-interval poller over the same draws.
 
 Each draw gives two identical stacks the same CloudFormation durations (drawn from the model,
-fixed seed): the healer heals one in the durable runner, the poller the other. Both stacks had a
-drift detection the night before (a nightly heal's stack has one on record), then the same
-resources drift. Heals run one at a time on the runner's clock: its waits are skipped, the real
-time its invocations run is not (see ``clock.RunnerClock``).
+fixed seed, then varied a little each night: ``model.tonight``): the healer heals one in the
+durable runner, the poller the other. Both stacks had a drift detection the night before their
+first heal (a nightly heal's stack has one on record), then the same resources drift, every
+night. The healer keeps each stack's timings from one night to the next (HISTORY_BUCKET). Heals
+run one at a time on the runner's clock: its waits are skipped, the real time its invocations
+run is not (see ``clock.RunnerClock``).
 """
 
 from __future__ import annotations
@@ -65,44 +67,44 @@ def run_size(
     seed: int = model.SEED,
     measure_memory: bool = False,
     scale: float = 1.0,
+    nights: int = model.NIGHTS,
 ) -> dict[str, Any]:
-    """Every draw at ``size`` resources; with ``measure_memory``, one more heal afterwards
-    under tracemalloc (its peak); with ``scale``, CloudFormation takes that many times the
-    drawn durations (off the model the healer estimates from). JSON-ready."""
+    """Every draw at ``size`` resources, healed ``nights`` nights in a row: ``draws`` holds the
+    last night's heals, ``first_night`` the first's when there were more; with
+    ``measure_memory``, one more heal afterwards under tracemalloc (its peak); with ``scale``,
+    CloudFormation takes that many times the drawn durations (off the model the healer
+    estimates from). JSON-ready."""
     began = time.perf_counter()
     settings = healer_settings()
     driver = Driver(settings, region="us-east-1")
     clock = RunnerClock(driver.runner)
     timing = StackTiming(model=model.MODEL, seed=seed)
     sandbox = Sandbox(clock=clock.now, timing=timing)
-    rows: list[dict[str, Any]] = []
+    by_night: list[list[dict[str, Any]]] = []
     memory: dict[str, Any] | None = None
     try:
         with quiet_process(sandbox):
             scenario = _Scenario(sandbox, driver, clock, timing, size)
             pairs = [(f"n{size}-d{i:02d}-healer", f"n{size}-d{i:02d}-fixed") for i in range(draws)]
-            for i, pair in enumerate(pairs):
+            own = []
+            for i in range(draws):
                 drawn = model.MODEL.draw(size, random.Random(f"{seed}/{size}/{i}"))
-                drawn = Durations(
-                    drawn.detection * scale, drawn.creation * scale, drawn.execution * scale
+                own.append(
+                    Durations(
+                        drawn.detection * scale, drawn.creation * scale, drawn.execution * scale
+                    )
                 )
-                for name in pair:
-                    timing.assign(name, drawn)
-            if pairs:
-                scenario.prepare([name for pair in pairs for name in pair])
-            healer_runs = [scenario.heal(healer) for healer, _ in pairs]
-            per_invocation = statistics.median(
-                [h.lambda_seconds / h.invocations for h in healer_runs if h.invocations] or [0.0]
-            )
-            for i, (healer_run, (_, fixed)) in enumerate(zip(healer_runs, pairs, strict=True)):
-                rows.append(
-                    {
-                        "draw": i,
-                        "durations": asdict(timing.known[fixed]),
-                        "healer": _as_json(healer_run),
-                        "baseline": _as_json(scenario.poll(fixed, per_invocation)),
-                    }
-                )
+            names = [name for pair in pairs for name in pair]
+            for night in range(1, nights + 1 if pairs else 1):
+                for i, pair in enumerate(pairs):
+                    tonight = model.tonight(own[i], random.Random(f"{seed}/{size}/{i}/{night}"))
+                    for name in pair:
+                        timing.assign(name, tonight)
+                if night == 1:
+                    scenario.prepare(names)
+                else:
+                    scenario.drift_again(names)
+                by_night.append(scenario.night(pairs, night))
             if measure_memory:
                 memory = scenario.peak_memory(f"n{size}-memory", seed)
     finally:
@@ -110,7 +112,9 @@ def run_size(
     return {
         "size": size,
         "scale": scale,
-        "draws": rows,
+        "nights": nights,
+        "draws": by_night[-1] if by_night else [],
+        "first_night": by_night[0] if len(by_night) > 1 else None,
         "memory": memory,
         "wall_seconds": time.perf_counter() - began,
     }
@@ -140,6 +144,10 @@ class _Scenario:
         self.ids.update(zip(names, ids, strict=True))
         for name in names:
             self.cfn.detect_stack_drift(StackName=name)
+        self.drift_again(names)
+
+    def drift_again(self, names: list[str]) -> None:
+        """A day later, the same resources drift again."""
         self.clock.sleep(DAY)
         self.cfn.describe_stacks(StackName=names[0])  # the detections settle
         ssm = self.sandbox.client("ssm")
@@ -147,10 +155,30 @@ class _Scenario:
             for parameter in model.parameter_names(name, self.size):
                 ssm.put_parameter(Name=parameter, Value="off", Type="String", Overwrite=True)
 
-    def heal(self, name: str) -> Heal:
+    def night(self, pairs: list[tuple[str, str]], night: int) -> list[dict[str, Any]]:
+        """Each pair healed, the healer's stack by the healer, then the other by the poller,
+        whose invocations last as long as the healer's median of the night."""
+        healer_runs = [self.heal(healer, night) for healer, _ in pairs]
+        per_invocation = statistics.median(
+            [h.lambda_seconds / h.invocations for h in healer_runs if h.invocations] or [0.0]
+        )
+        return [
+            {
+                "draw": i,
+                "night": night,
+                "durations": asdict(self.timing.known[fixed]),
+                "healer": _as_json(healer_run),
+                "baseline": _as_json(self.poll(fixed, per_invocation)),
+            }
+            for i, (healer_run, (_, fixed)) in enumerate(zip(healer_runs, pairs, strict=True))
+        ]
+
+    def heal(self, name: str, night: int = 1) -> Heal:
         """The healer heals the stack: its real durable handler in the runner."""
         calls, since = self._calls(), self.clock.now()
-        run = self.driver.wait(self.driver.start({"StackName": name}, name=f"heal-{name}"))
+        run = self.driver.wait(
+            self.driver.start({"StackName": name}, name=f"heal-{name}-night{night}")
+        )
         return Heal(
             completed=run.outcome == "HEALED",
             outcome=run.outcome,

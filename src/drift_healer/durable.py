@@ -84,6 +84,11 @@ class Waited(Generic[T]):
     expected: Expectation
 
 
+def _schedule(backoff: Backoff, expected: Expectation) -> tuple[int, ...]:
+    """When a wait with this expectation polls (policy.polling)."""
+    return poll_times(backoff, expected["FirstLook"], expected.get("Informed", False))
+
+
 #: A wait that knows nothing of how long CloudFormation takes.
 _UNKNOWN: Expectation = {"FirstLook": None, "Resources": None}
 
@@ -291,7 +296,7 @@ class Durable:
                 }
 
         def strategy(state: _Polled[T], attempts: int) -> WaitForConditionDecision:
-            times = poll_times(backoff, state["expected"]["FirstLook"])
+            times = _schedule(backoff, state["expected"])
             if finished(state) or failing(state) or attempts >= len(times):
                 return WaitForConditionDecision.stop_polling()
             return WaitForConditionDecision.continue_waiting(
@@ -316,7 +321,7 @@ class Durable:
             _revive(failed, name)
         value = final["value"]
         if value is not None and done(value):
-            times = poll_times(backoff, final["expected"]["FirstLook"])
+            times = _schedule(backoff, final["expected"])
             checks = final["poll"]
             return Waited(
                 value,

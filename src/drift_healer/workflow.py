@@ -122,7 +122,7 @@ class Heal:
         self.resources: int | None = None
         self.timings: timings.Timings | None = None
         self.looks: dict[timings.Phase, int] = {}
-        #: What this heal's waits learned, kept for the stack's next heal (HISTORY_BUCKET).
+        #: The first looks this heal's waits learned for the stack's next heal (HISTORY_BUCKET).
         self.learned: dict[timings.Phase, int] = {}
         #: The change policy and what it says of this stack (None: no policy configured).
         self.policy: change_policy.ChangePolicy | None = None
@@ -394,11 +394,13 @@ class Heal:
     def learn(self, phase: timings.Phase, waited: Waited[Any]) -> None:
         """What a wait saw of how long its operation takes on this stack: the next wait for the
         same operation (the verifying detection, or the stack's next heal) looks there."""
-        look = timings.learned(
-            waited.took, waited.before, bool(waited.expected.get("Informed", False))
-        )
-        if look is not None:
-            self.learned[phase] = self.looks[phase] = look
+        informed = bool(waited.expected.get("Informed", False))
+        again = timings.learned(waited.took, waited.before, informed)
+        if again is not None:
+            self.looks[phase] = again
+        later = timings.next_night(waited.took, waited.before, informed)
+        if later is not None:
+            self.learned[phase] = later
 
     @staticmethod
     def unchecked(detection: DetectionStatus) -> detection_policy.Unchecked | None:

@@ -53,11 +53,18 @@ def test_a_small_run_reports_every_metric_and_judges_every_target(tmp_path: Path
         assert fleet[field] is not None, field
 
     table = (tmp_path / "results.md").read_text()
-    for heading in ("**One heal**", "**Off the model**", "**Fleet night**", "Targets:"):
+    for heading in (
+        "**One heal**",
+        "**A stack's first night**",
+        "**Off the model**",
+        "**Fleet night**",
+        "Targets:",
+    ):
         assert heading in table
     [off] = written["off_model"]
     assert (off["size"], off["scale"]) == (5, 2.0) and off["healer"]["completed"] == 1
-    slower = written["draws"]["5"][0]["durations"]["detection"] * 2
+    # the off-model heals are first nights: the same draws as the first night's, slower
+    slower = written["first_night_draws"]["5"][0]["durations"]["detection"] * 2
     assert off["healer"]["cloudformation"] >= 2 * slower  # detection and verification, twice
     targets = [line for line in table.splitlines() if line.startswith(("- PASS", "- FAIL"))]
     assert len(targets) == 4 + 1  # per size: overhead, vs the poller, calls, completes; fleet

@@ -39,13 +39,14 @@ def polls_to_see(times: tuple[int, ...], duration: float) -> int | None:
     return next((n for n, at in enumerate(times, 1) if at >= duration), None)
 
 
-@given(backoffs, st.integers(0, 10 * 3600), st.floats(0.001, 4 * 3600))
+@given(backoffs, st.integers(0, 10 * 3600), st.floats(0.001, 4 * 3600), st.booleans())
 def test_a_wrong_estimate_costs_at_most_one_poll(
-    backoff: Backoff, look: int, duration: float
+    backoff: Backoff, look: int, duration: float, past: bool
 ) -> None:
-    """Whatever the estimate and whatever CloudFormation takes, an informed wait sees the end
-    with at most one poll more than a wait that knows nothing, or both give up."""
-    informed = polls_to_see(poll_times(backoff, look), duration)
+    """Whatever the estimate (the model's, or the stack's past: ``past``) and whatever
+    CloudFormation takes, an informed wait sees the end with at most one poll more than a wait
+    that knows nothing, or both give up."""
+    informed = polls_to_see(poll_times(backoff, look, past), duration)
     blind = polls_to_see(poll_times(backoff), duration)
     if blind is None:
         assert informed is None
@@ -53,9 +54,11 @@ def test_a_wrong_estimate_costs_at_most_one_poll(
         assert informed is not None and informed <= blind + 1
 
 
-@given(backoffs, looks)
-def test_no_estimate_makes_a_wait_longer_than_the_bound(backoff: Backoff, look: int | None) -> None:
-    times = poll_times(backoff, look)
+@given(backoffs, looks, st.booleans())
+def test_no_estimate_makes_a_wait_longer_than_the_bound(
+    backoff: Backoff, look: int | None, past: bool
+) -> None:
+    times = poll_times(backoff, look, past)
     assert times[0] == 0  # the first poll asks at once
     assert times[-1] == backoff.max_wait  # the last poll at the bound, not after
     assert all(later > earlier for earlier, later in pairwise(times))
@@ -63,12 +66,12 @@ def test_no_estimate_makes_a_wait_longer_than_the_bound(backoff: Backoff, look: 
     assert all(b - a <= max(1, backoff.ceiling) for a, b in pairwise(times[1:]))
 
 
-@given(backoffs, st.integers(1, 3600), st.floats(0.001, 1.0))
+@given(backoffs, st.integers(1, 3600), st.floats(0.001, 1.0), st.booleans())
 def test_an_estimate_at_or_after_the_end_sees_it_at_the_first_look(
-    backoff: Backoff, look: int, share: float
+    backoff: Backoff, look: int, share: float, past: bool
 ) -> None:
     duration = share * min(look, backoff.max_wait)
-    assert polls_to_see(poll_times(backoff, look), duration) == 2
+    assert polls_to_see(poll_times(backoff, look, past), duration) == 2
 
 
 def test_after_the_first_look_each_poll_comes_a_little_later_than_the_one_before() -> None:
@@ -78,8 +81,18 @@ def test_after_the_first_look_each_poll_comes_a_little_later_than_the_one_before
     small = poll_times(DEFAULT, polling.first_look(polling.DETECTION, 30))
     assert small[:6] == (0, 15, 19, 23, 28, 34)
     large = poll_times(DEFAULT, polling.first_look(polling.DETECTION, 500))
-    assert large[:5] == (0, 156, 172, 190, 210)
+    assert large[:5] == (0, 156, 172, 190, 209)
     assert all(b / a <= polling.LATER + 0.01 for a, b in pairwise(large[1:8]))
+
+
+def test_after_a_first_look_from_the_stacks_past_polls_come_closer() -> None:
+    """The stack's own past is off by a little, not by half: after its first look, each poll
+    comes a twentieth later than the one before (CLOSER), not spread to three times the look,
+    and never less than SHORTEST apart."""
+    past = poll_times(DEFAULT, 200, informed=True)
+    assert past[:5] == (0, 200, 210, 221, 233)
+    assert poll_times(DEFAULT, 200)[2] > past[2]
+    assert poll_times(DEFAULT, 15, informed=True)[:4] == (0, 15, 17, 19)
 
 
 @pytest.mark.parametrize(("looks", "late"), [(range(50, 200), 0.15), (range(200, 1200), 0.11)])

@@ -42,6 +42,9 @@ LATER = 1.1
 #: ... and never sooner than this many seconds after it (a second more or less is not worth a
 #: poll).
 SHORTEST = 2
+#: A first look the stack's own past gave (policy.timings) is off by a little, not by half:
+#: each later poll comes this many times as long after the wait began as the one before.
+CLOSER = 1.05
 
 
 @dataclass(frozen=True)
@@ -87,9 +90,12 @@ class Backoff:
 
 
 @lru_cache(maxsize=512)
-def poll_times(backoff: Backoff, look: int | None = None) -> tuple[int, ...]:
+def poll_times(
+    backoff: Backoff, look: int | None = None, informed: bool = False
+) -> tuple[int, ...]:
     """Seconds after the wait began of each of its polls: the first at once, the last at the
-    bound. ``look``: the first look (None: no estimate, the geometric schedule alone)."""
+    bound. ``look``: the first look (None: no estimate, the geometric schedule alone);
+    ``informed``: it is what the stack itself took before, so later polls come CLOSER."""
     bound = backoff.max_wait
     times = [0]
     if look is None:
@@ -99,10 +105,10 @@ def poll_times(backoff: Backoff, look: int | None = None) -> tuple[int, ...]:
     geometric = poll_times(backoff)
     times.append(min(bound, max(1, look)))
     allowed = sum(t <= 3 * look for t in geometric) + 1 - len(times)
-    later = max(LATER, 3 ** (1 / max(1, allowed)))
+    later = CLOSER if informed else max(LATER, 3 ** (1 / max(1, allowed)))
     while times[-1] < bound:
         n = len(times) - 1  # gaps after the first look so far
-        gap = min(backoff.ceiling, max(SHORTEST, math.ceil(times[-1] * (later - 1))))
+        gap = min(backoff.ceiling, max(SHORTEST, math.ceil(round(times[-1] * (later - 1), 9))))
         # poll n + 2 never comes before the geometric schedule's poll n + 1: at most one poll
         # more than knowing nothing
         times.append(min(bound, max(times[-1] + gap, geometric[n])))

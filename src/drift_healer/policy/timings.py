@@ -35,6 +35,11 @@ MODELS: dict[Phase, polling.Model] = {
 #: A first look longer than any wait may last is not a first look (MAX_WAIT_SECONDS is at most
 #: the function's ExecutionTimeout, a year at most).
 _LONGEST = 366 * 24 * 3600
+#: The next heal first looks this share of the time at which a wait saw its operation done at
+#: its first look (one the stack's past gave): it may have been done well before, and a wait
+#: that sees it done at once never learns how much. Looking a little earlier each night finds
+#: out, at the cost of a poll on the nights it is not done yet.
+PROBE = 0.95
 _STACK_ARN = re.compile(r"arn:[^:]+:cloudformation:([^:]+):([0-9]{12}):stack/([^/]+)/.+")
 
 
@@ -95,17 +100,27 @@ def looks(timings: Timings | None, resources: int | None) -> dict[Phase, int]:
 
 
 def learned(took: int, before: int, informed: bool) -> int | None:
-    """The first look for the same operation next time, from the wait that just saw it done at
-    ``took`` seconds (and still running at ``before``; 0: at the first look). Seen done after
-    it was seen running: it took between the two; look at ``took``. Seen at a first look the
-    stack's own past gave (``informed``): look there again. Seen at a first look the model
-    gave, which comes at the quickest stacks of its size: it may have taken much less; look
-    earlier (polling.LEAD). None: done before the wait asked (nothing learned)."""
+    """The first look for the same operation again in this heal (the verifying detection), from
+    the wait that just saw it done at ``took`` seconds (and still running at ``before``; 0: at
+    the first look). It takes as long again. Seen done after it was seen running: it took
+    between the two; look at ``took``. Seen at a first look the stack's own past gave
+    (``informed``): look there again. Seen at a first look the model gave, which comes at the
+    quickest stacks of its size: it may have taken much less; look earlier (polling.LEAD).
+    None: done before the wait asked (nothing learned)."""
     if took <= 0:
         return None
     if before or informed:
         return took
     return max(1, math.ceil(polling.LEAD * took))
+
+
+def next_night(took: int, before: int, informed: bool) -> int | None:
+    """The first look for the same operation at the stack's next heal, which may take a little
+    more or less than tonight: as ``learned``, but seen at a first look the stack's past gave,
+    a little earlier (PROBE), so that a first look too late does not stay too late."""
+    if took > 0 and informed and not before:
+        return max(1, math.ceil(PROBE * took))
+    return learned(took, before, informed)
 
 
 def remember(

@@ -1,0 +1,206 @@
+"""A stack's timings kept from one heal to the next (HISTORY_BUCKET), end to end: a heal writes
+when each of its waits saw CloudFormation done; the stack's next heal looks there first and asks
+CloudFormation less; a document that cannot be read or used is ignored (the model's estimate, as
+on a first night), and a heal that ends at detection keeps what the last one knew of the rest."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pytest
+
+from drift_healer.policy import polling
+from drift_sandbox import ACCOUNT_ID, Timing
+from tests.support import Harness
+
+#: The sandbox's stack (tests.support.TEMPLATE) declares this many resources.
+RESOURCES = 5
+KEY = f"timings/{ACCOUNT_ID}/us-east-1/app.json"
+#: CloudFormation exactly as long as the healer models it for the stack: each wait's model first
+#: look (half of it) is early, so a first heal polls a few times and learns when it was done.
+AS_MODELLED = Timing(
+    detection_base=polling.DETECTION.seconds(RESOURCES),
+    detection_per_resource=0,
+    change_set_creation=polling.CHANGE_SET.seconds(RESOURCES),
+    execution_base=polling.EXECUTION.seconds(RESOURCES),
+    execution_per_change=0,
+)
+WAITS = {
+    "Detection": "detect drift: wait",
+    "ChangeSet": "create change set: wait",
+    "Execution": "execute change set: wait",
+}
+MODELS = {
+    "Detection": polling.DETECTION,
+    "ChangeSet": polling.CHANGE_SET,
+    "Execution": polling.EXECUTION,
+}
+
+
+def kept(harness: Harness) -> dict[str, Any] | None:
+    """The stack's timings document in the bucket "history", decoded (None: none written)."""
+    s3 = harness.sandbox.client("s3")
+    if "Contents" not in s3.list_objects_v2(Bucket="history", Prefix=KEY):
+        return None
+    document: dict[str, Any] = json.loads(s3.get_object(Bucket="history", Key=KEY)["Body"].read())
+    return document
+
+
+def keep(harness: Harness, text: str) -> None:
+    """Put ``text`` where the stack's timings are kept, as if a last heal had written it."""
+    harness.sandbox.client("s3").put_object(Bucket="history", Key=KEY, Body=text.encode())
+
+
+def last_night(**first_look: int) -> str:
+    return json.dumps(
+        {
+            "Version": 1,
+            "Resources": RESOURCES,
+            "FirstLook": first_look,
+            "Written": "2026-11-21T02:00:00Z",
+        }
+    )
+
+
+def expected(run: Any, wait: str) -> dict[str, Any]:
+    """The wait's checkpointed expectation: when it first looked, and from what."""
+    expectation: dict[str, Any] = run.local.phase(wait).state()["expected"]
+    return expectation
+
+
+def modelled(phase: str) -> dict[str, Any]:
+    """The expectation of a wait that knows only the stack's size."""
+    return {"FirstLook": polling.first_look(MODELS[phase], RESOURCES), "Resources": RESOURCES}
+
+
+@pytest.fixture
+def history(harness: Harness) -> Harness:
+    """The bucket "history", CloudFormation as modelled, and the drifted stack "app"."""
+    harness.sandbox.client("s3").create_bucket(Bucket="history")
+    harness.sandbox.engine.timing = AS_MODELLED
+    harness.stack()
+    harness.drift()
+    return harness
+
+
+def test_a_heal_keeps_when_each_wait_saw_cloudformation_done(history: Harness) -> None:
+    """One document per stack, by account and region, with a first look for every phase the
+    heal waited for and the stack's size it was learned on."""
+    run = history.run({"StackName": "app"}, history_bucket="history")
+    assert run.outcome == "HEALED"
+    document = kept(history)
+    assert document is not None
+    assert document["Version"] == 1 and document["Resources"] == RESOURCES
+    assert document["FirstLook"].keys() == WAITS.keys()
+    # each learned from polls after the model's early first look: when it was seen done
+    for phase, look in document["FirstLook"].items():
+        assert look > modelled(phase)["FirstLook"], phase
+
+
+def test_without_a_history_bucket_nothing_is_kept(history: Harness) -> None:
+    run = history.run({"StackName": "app"})
+    assert run.outcome == "HEALED"
+    assert history.sandbox.client("s3").list_objects_v2(Bucket="history")["KeyCount"] == 0
+    assert expected(run, "detect drift: wait") == modelled("Detection")
+
+
+def test_the_next_heal_looks_when_the_stack_was_done_last_time(history: Harness) -> None:
+    """Night two: every wait first looks where night one's document says, marked as the
+    stack's own time, and asks CloudFormation less than night one did (no wait more)."""
+    first = history.run({"StackName": "app"}, history_bucket="history")
+    document = kept(history)
+    assert first.outcome == "HEALED" and document is not None
+    history.drift("off again")
+    second = history.run({"StackName": "app"}, history_bucket="history")
+    assert second.outcome == "HEALED"
+    for phase, wait in WAITS.items():
+        assert expected(second, wait) == {
+            "FirstLook": document["FirstLook"][phase],
+            "Resources": RESOURCES,
+            "Informed": True,
+        }, wait
+        assert second.attempts(wait) <= first.attempts(wait), wait
+    assert sum(map(second.attempts, WAITS.values())) < sum(map(first.attempts, WAITS.values()))
+
+
+def test_a_stack_that_changed_size_scales_last_nights_looks(history: Harness) -> None:
+    """Last night's document was written for 50 resources: the waits look as much earlier as
+    the model says a stack of 5 is quicker, still as the stack's own time."""
+    keep(history, json.dumps({**json.loads(last_night(Detection=40)), "Resources": 50}))
+    run = history.run({"StackName": "app"}, history_bucket="history")
+    assert run.outcome == "HEALED"
+    ratio = polling.DETECTION.seconds(RESOURCES) / polling.DETECTION.seconds(50)
+    assert expected(run, "detect drift: wait") == {
+        "FirstLook": math.ceil(40 * ratio),
+        "Resources": RESOURCES,
+        "Informed": True,
+    }
+
+
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        "not json",
+        json.dumps({**json.loads(last_night(Detection=1, ChangeSet=1, Execution=1)), "Version": 2}),
+        last_night(Detection=0),
+    ],
+    ids=["not json", "another version", "a look of 0"],
+)
+def test_a_document_that_cannot_be_used_is_ignored_and_replaced(
+    history: Harness, damaged: str
+) -> None:
+    """The heal waits as on its first night (the model's first looks) and completes; the
+    document it leaves is a valid one."""
+    keep(history, damaged)
+    run = history.run({"StackName": "app"}, history_bucket="history")
+    assert run.outcome == "HEALED"
+    for phase, wait in WAITS.items():
+        assert expected(run, wait) == modelled(phase), wait
+    document = kept(history)
+    assert document is not None and document["Version"] == 1
+    assert document["FirstLook"].keys() == WAITS.keys()
+
+
+@pytest.mark.fault(
+    "The stack's timings (`HISTORY_BUCKET`) cannot be read or written",
+    "logged; the waits estimate from the stack's size; the heal goes on",
+)
+def test_a_history_that_cannot_be_read_does_not_fail_the_heal(history: Harness) -> None:
+    """The bucket does not exist (or the healer may not read it): the heal reads its template
+    once, waits as it would without history, and heals."""
+    run = history.run({"StackName": "app"}, history_bucket="no-such-bucket")
+    assert run.outcome == "HEALED"
+    assert run.result["Reason"] == "1 resource reverted; verified in sync"
+    assert run.attempts("read template") == 1
+    for phase, wait in WAITS.items():
+        assert expected(run, wait) == modelled(phase), wait
+
+
+@pytest.mark.parametrize("ends", ["IN_SYNC", "DRIFT_REPORTED"])
+def test_a_heal_that_ends_at_detection_keeps_the_rest_of_last_nights_looks(
+    harness: Harness, ends: str
+) -> None:
+    """In sync, or a dry run: the heal learns the detection alone (last night's look of 2 s
+    was too early) and keeps last night's change set and execution."""
+    harness.sandbox.client("s3").create_bucket(Bucket="history")
+    harness.stack()
+    if ends == "DRIFT_REPORTED":
+        harness.drift()
+    keep(harness, last_night(Detection=2, ChangeSet=123, Execution=456))
+    run = harness.run(
+        {"StackName": "app", "DryRun": ends == "DRIFT_REPORTED"}, history_bucket="history"
+    )
+    assert run.outcome == ends
+    assert expected(run, "detect drift: wait") == {
+        "FirstLook": 2,
+        "Resources": RESOURCES,
+        "Informed": True,
+    }
+    document = kept(harness)
+    assert document is not None
+    assert document["FirstLook"].keys() == {"Detection", "ChangeSet", "Execution"}
+    assert document["FirstLook"]["Detection"] > 2  # the detection took longer than 2 s
+    assert (document["FirstLook"]["ChangeSet"], document["FirstLook"]["Execution"]) == (123, 456)
+    assert document["Written"] != "2026-11-21T02:00:00Z"
