@@ -116,9 +116,15 @@ def learned(took: int, before: int, informed: bool) -> int | None:
 
 def next_night(took: int, before: int, informed: bool) -> int | None:
     """The first look for the same operation at the stack's next heal, which may take a little
-    more or less than tonight: as ``learned``, but seen at a first look the stack's past gave,
-    a little earlier (PROBE), so that a first look too late does not stay too late."""
-    if took > 0 and informed and not before:
+    more or less than tonight, so look when it most likely ended tonight, not at the latest.
+    Seen running, then done: half-way between the two polls. Seen at a first look the stack's
+    past gave: a little earlier (PROBE), so that a first look too late does not stay too late.
+    Seen at the model's first look: as ``learned``."""
+    if took <= 0:
+        return None
+    if before:
+        return math.ceil((before + took) / 2)
+    if informed:
         return max(1, math.ceil(PROBE * took))
     return learned(took, before, informed)
 
