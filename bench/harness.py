@@ -33,6 +33,10 @@ class Plan:
     off_model: tuple[float, ...] = (0.5, 2.0)
     off_model_sizes: tuple[int, ...] = (50, 500)
     off_model_draws: int = 10
+    #: Nights that vary this much from one to the next (informational), at these sizes.
+    varied: tuple[float, ...] = (model.VARIED,)
+    varied_sizes: tuple[int, ...] = (50, 500)
+    varied_draws: int = 10
     jobs: int = 3
 
     @property
@@ -74,8 +78,21 @@ def run(plan: Plan, out: Path = OUT, say: Callable[[str], None] = print) -> dict
         tasks.append(
             (name, single.run_size, (size, plan.off_model_draws, model.SEED, False, scale, 1))
         )
+    varied = [
+        (f"{size} resources, nights +-{nightly:.0%}", size, nightly)
+        for nightly in plan.varied
+        for size in plan.varied_sizes
+    ]
+    for name, size, nightly in varied:
+        tasks.append(
+            (
+                name,
+                single.run_size,
+                (size, plan.varied_draws, model.SEED, False, 1.0, model.NIGHTS, nightly),
+            )
+        )
     done = _in_workers(tasks, plan.jobs, say)
-    off_names = {name for name, _, _ in off_model}
+    off_names = {name for name, _, _ in off_model} | {name for name, _, _ in varied}
     sizes = [done[name] for name, _, _ in tasks if name != "fleet night" and name not in off_names]
     results = report.assemble(
         sizes,
@@ -83,6 +100,7 @@ def run(plan: Plan, out: Path = OUT, say: Callable[[str], None] = print) -> dict
         cold,
         wall_seconds=time.perf_counter() - began,
         off_model=[done[name] for name, _, _ in off_model],
+        varied=[done[name] for name, _, _ in varied],
     )
     block = report.markdown(results)
     checks = results.pop("verdicts_objects")

@@ -173,9 +173,10 @@ def markdown(results: dict[str, Any]) -> str:
         draws = sizes[0]["draws"]
         model_text = results["assumptions"]["cloudformation_seconds"]
         lines += [
-            f"**One heal**, medians of {draws} draws per size, on a stack's second night: the "
-            "healer knows how long the stack's operations took the night before, as on every "
-            "night but its first (shown apart below). CloudFormation's durations per stack of n "
+            f"**One heal**, medians of {draws} heals per size ({draws // max(1, model.NIGHTS - 1)} "
+            f"stacks, nights 2 to {model.NIGHTS}): the healer knows how long the stack's "
+            "operations took before, as on every night but its first (shown apart below). "
+            "CloudFormation's durations per stack of n "
             f"resources: detection {model_text['detection']}, change set "
             f"{model_text['change_set_creation']}, execution {model_text['execution']} "
             f"seconds, each stack's own drawn uniformly within ±50% (seed {model.SEED}), and "
@@ -223,6 +224,19 @@ def markdown(results: dict[str, Any]) -> str:
             "size alone:",
             "",
             *_brief(first, lambda s: _s(s["healer"]["cloudformation"])),
+        ]
+    varied = results.get("varied") or []
+    if varied:
+        lines += [
+            "**Nights that vary more** (informational, no target): the same heals, each night "
+            "within the share shown of the stack's own durations instead of "
+            f"±{model.NIGHTLY:.0%} ({varied[0]['draws']} heals each, nights 2 to "
+            f"{model.NIGHTS}):",
+            "",
+            *_brief(
+                varied,
+                lambda s: f"±{s['nightly']:.0%}: {_s(s['healer']['cloudformation'])}",
+            ),
         ]
     off = results.get("off_model") or []
     if off:
@@ -368,6 +382,7 @@ def assemble(
     cold: dict[str, Any] | None,
     wall_seconds: float,
     off_model: list[dict[str, Any]] | None = None,
+    varied: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything of a run, JSON-ready except ``verdicts_objects`` (dropped when written)."""
     summaries = [size_summary(run) for run in sorted(sizes, key=lambda r: r["size"])]
@@ -390,6 +405,10 @@ def assemble(
         "sizes": summaries,
         "first_night": first,
         "off_model": off,
+        "varied": [
+            {**size_summary(run), "nightly": run["nightly"]}
+            for run in sorted(varied or [], key=lambda r: (r["nightly"], r["size"]))
+        ],
         "draws": {str(run["size"]): run["draws"] for run in sizes},
         "first_night_draws": {
             str(run["size"]): run["first_night"] for run in sizes if run.get("first_night")

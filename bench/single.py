@@ -68,12 +68,14 @@ def run_size(
     measure_memory: bool = False,
     scale: float = 1.0,
     nights: int = model.NIGHTS,
+    nightly: float = model.NIGHTLY,
 ) -> dict[str, Any]:
-    """Every draw at ``size`` resources, healed ``nights`` nights in a row: ``draws`` holds the
-    last night's heals, ``first_night`` the first's when there were more; with
-    ``measure_memory``, one more heal afterwards under tracemalloc (its peak); with ``scale``,
-    CloudFormation takes that many times the drawn durations (off the model the healer
-    estimates from). JSON-ready."""
+    """Every draw at ``size`` resources, healed ``nights`` nights in a row, each night's
+    durations within ``nightly`` of the stack's own: ``draws`` holds the heals of the second
+    and later nights (of the first, when there is one night), ``first_night`` the first's when
+    there were more; with ``measure_memory``, one more heal afterwards under tracemalloc (its
+    peak); with ``scale``, CloudFormation takes that many times the drawn durations (off the
+    model the healer estimates from). JSON-ready."""
     began = time.perf_counter()
     settings = healer_settings()
     driver = Driver(settings, region="us-east-1")
@@ -97,7 +99,9 @@ def run_size(
             names = [name for pair in pairs for name in pair]
             for night in range(1, nights + 1 if pairs else 1):
                 for i, pair in enumerate(pairs):
-                    tonight = model.tonight(own[i], random.Random(f"{seed}/{size}/{i}/{night}"))
+                    tonight = model.tonight(
+                        own[i], random.Random(f"{seed}/{size}/{i}/{night}"), nightly
+                    )
                     for name in pair:
                         timing.assign(name, tonight)
                 if night == 1:
@@ -113,7 +117,8 @@ def run_size(
         "size": size,
         "scale": scale,
         "nights": nights,
-        "draws": by_night[-1] if by_night else [],
+        "nightly": nightly,
+        "draws": [row for rows in by_night[1:] or by_night for row in rows],
         "first_night": by_night[0] if len(by_night) > 1 else None,
         "memory": memory,
         "wall_seconds": time.perf_counter() - began,

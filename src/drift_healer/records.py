@@ -73,6 +73,8 @@ class Assessment(TypedDict):
     Changes: int
     #: What a reviewer approves: a hash of the Changes as read (policy.approval.fingerprint).
     Fingerprint: str
+    #: What it changes, values aside (policy.timings.changed).
+    Touches: NotRequired[str]
 
 
 class ExecutionStart(TypedDict):
@@ -172,7 +174,7 @@ class Expectation(TypedDict):
     #: The stack's resources, when the estimate was made from them.
     Resources: int | None
     #: The first look is what the stack itself took before (its last heal, or this heal's
-    #: first detection), not the model's quickest stacks (policy.timings.learned).
+    #: first detection), not the model's quickest stacks (policy.timings.Look.measured).
     Informed: NotRequired[bool]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_durable_execution_sdk_python import DurableContext
 from aws_lambda_powertools import Logger
@@ -81,6 +81,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
 
+T = TypeVar("T")
+
 logger = Logger(service="drift-healer")
 logger.addFilter(RedactingFilter())  # no log line carries a value shaped like a secret
 
@@ -121,9 +123,12 @@ class Heal:
         #: heal's first detection took, all from checkpoints, so a replay learns the same.
         self.resources: int | None = None
         self.timings: timings.Timings | None = None
-        self.looks: dict[timings.Phase, int] = {}
-        #: The first looks this heal's waits learned for the stack's next heal (HISTORY_BUCKET).
-        self.learned: dict[timings.Phase, int] = {}
+        self.looks: dict[timings.Phase, timings.Look] = {}
+        #: What the change set changes (timings.changed): the last execution's time is the
+        #: stack's own only if it changed the same.
+        self.touches: str | None = None
+        #: What this heal's waits learned for the stack's next heal (HISTORY_BUCKET).
+        self.next_looks: dict[timings.Phase, timings.Look] = {}
         #: The change policy and what it says of this stack (None: no policy configured).
         self.policy: change_policy.ChangePolicy | None = None
         self.rules: change_policy.StackRules | None = None
@@ -332,28 +337,36 @@ class Heal:
         )
 
     def past_timings(self, stack_id: str) -> str | None:
-        """The stack's timings document from its last heal, when there is one. A hint: one that
-        cannot be read (no permission, a damaged document) is logged and the heal estimates from
-        the stack's size."""
+        """The stack's timings document from its last heal (as parsed: only what this version
+        reads is checkpointed), when there is one. A hint: one that cannot be read (no
+        permission, a damaged document) is logged and the heal estimates from the stack's
+        size."""
         bucket = self.settings.history_bucket
         if not bucket:
             return None
-        where = timings.key(stack_id)
+
+        def read() -> str | None:
+            text = storage.get_text(
+                aws.s3(self.settings.aws_max_attempts), bucket, timings.key(stack_id)
+            )
+            document = None if text is None else timings.parse(text)
+            if text is not None and document is None:
+                raise ValueError("not a timings document this version reads")
+            return None if document is None else document.to_json()
+
+        return self.hint("read the stack's timings", read)
+
+    def hint(self, doing: str, work: Callable[[], T]) -> T | None:
+        """Do work for a hint no decision depends on (the stack's timings): an error of any
+        kind is logged, and the waits estimate from the stack's size."""
         try:
-            text = storage.get_text(aws.s3(self.settings.aws_max_attempts), bucket, where)
+            return work()
         except Exception as error:  # a hint: nothing depends on it
             self.durable.logger.warning(
-                "the stack's timings could not be read; the waits estimate from its size",
-                extra={"error": redact_text(f"{type(error).__name__}: {error}"), "key": where},
+                f"could not {doing}; the waits estimate from the stack's size instead",
+                extra={"error": redact_text(f"{type(error).__name__}: {error}")},
             )
             return None
-        if text is not None and timings.parse(text) is None:
-            self.durable.logger.warning(
-                "the stack's timings are not a document this version reads; ignored",
-                extra={"key": where},
-            )
-            return None
-        return text
 
     def detect(self, stack: StackInfo, name: str) -> DetectionStatus:
         """Detect drift and wait for the result. One detection runs per stack at a time: while
@@ -374,16 +387,29 @@ class Heal:
             expect=self.expect("Detection"),
             at_once=False,
         )
-        self.learn("Detection", waited)
+        if waited.value["DetectionStatus"] == states.DETECTION_COMPLETE:
+            self.learn("Detection", waited)
         return waited.value
 
-    def expect(self, phase: timings.Phase) -> Expectation | None:
-        """When a wait for ``phase`` should first look: when the stack's own last one was seen
-        done (this heal's, or its last heal's); else when the quickest stacks of its size are
-        done; None (the geometric schedule) when neither is known."""
+    def look_for(self, phase: timings.Phase) -> timings.Look | None:
+        """What the stack's own past says of ``phase`` (this heal's, or its last heal's): for
+        an execution, only a last one that changed the same."""
         look = self.looks.get(phase)
+        if look is not None and phase == "Execution" and look.changes != self.touches:
+            return None
+        return look
+
+    def expect(self, phase: timings.Phase) -> Expectation | None:
+        """When a wait for ``phase`` should first look: where the stack's own past says; else
+        when the quickest stacks of its size are done; None (the geometric schedule) when
+        neither is known."""
+        look = self.look_for(phase)
         if look is not None:
-            return {"FirstLook": look, "Resources": self.resources, "Informed": True}
+            return {
+                "FirstLook": look.first_look,
+                "Resources": self.resources,
+                "Informed": look.measured,
+            }
         if self.resources is None:
             return None
         return {
@@ -392,15 +418,19 @@ class Heal:
         }
 
     def learn(self, phase: timings.Phase, waited: Waited[Any]) -> None:
-        """What a wait saw of how long its operation takes on this stack: the next wait for the
-        same operation (the verifying detection, or the stack's next heal) looks there."""
-        informed = bool(waited.expected.get("Informed", False))
-        again = timings.learned(waited.took, waited.before, informed)
+        """What a wait that saw its operation succeed learned of how long it takes on this
+        stack: the next wait for the same operation (the verifying detection, or the stack's
+        next heal) looks there. A failed operation says nothing of the next (a rollback takes
+        longer, a refused detection less). The verifying detection teaches the next heal
+        nothing the first did not."""
+        used = self.look_for(phase) if "Informed" in waited.expected else None
+        seen = timings.Seen(waited.took, waited.before, used)
+        again = timings.again(seen)
         if again is not None:
             self.looks[phase] = again
-        later = timings.next_night(waited.took, waited.before, informed)
-        if later is not None:
-            self.learned[phase] = later
+        later = timings.next_night(seen, self.touches if phase == "Execution" else None)
+        if later is not None and phase not in self.next_looks:
+            self.next_looks[phase] = later
 
     @staticmethod
     def unchecked(detection: DetectionStatus) -> detection_policy.Unchecked | None:
@@ -441,12 +471,12 @@ class Heal:
             expect=self.expect("ChangeSet"),
             at_once=False,
         )
-        self.learn("ChangeSet", waited)
         status = waited.value
         if status["Status"] == "FAILED" and not states.is_empty_change_set(status):
             raise ChangeSetFailed(
                 f"the REVERT_DRIFT change set {change_set.name} failed: {status['StatusReason']}"
             )
+        self.learn("ChangeSet", waited)
         return status
 
     def discard(self, change_set: ChangeSetInfo, name: str = "delete empty change set") -> None:
@@ -588,9 +618,12 @@ class Heal:
                 "RiskReasons": limits.bound_list(reasons),
                 "Changes": len(changes),
                 "Fingerprint": approval.fingerprint(changes),
+                "Touches": timings.changed(changes),
             }
 
-        return self.durable.step("read changes", judge)
+        assessment = self.durable.step("read changes", judge)
+        self.touches = assessment.get("Touches")
+        return assessment
 
     def drifted_paths(self) -> dict[str, list[str]] | None:
         """Every drifted property path per resource, from the drift report read after detection;
@@ -866,8 +899,9 @@ class Heal:
             expect=self.expect("Execution"),
             at_once=started["ExecutionStatus"] != "EXECUTE_IN_PROGRESS",
         )
-        self.learn("Execution", waited)
         final = waited.value
+        if final["StackStatus"] == "UPDATE_COMPLETE":
+            self.learn("Execution", waited)
         if final["StackStatus"] != "UPDATE_COMPLETE":
             raise ExecutionFailed(
                 f"executing the change set failed: stack is {final['StackStatus']}"
@@ -995,10 +1029,10 @@ class Heal:
         does not run again on replay)."""
 
         def measured() -> None:
+            self.keep_timings()  # never raises: a retry of the step would count twice
             telemetry.record(
                 result.outcome, len(result.drifted_resources), result.change_set is not None
             )
-            self.keep_timings()
 
         self.durable.best_effort_step("record metrics", measured)
 
@@ -1006,19 +1040,25 @@ class Heal:
         """Write what this heal's waits learned (HISTORY_BUCKET). A hint for the next heal: a
         write that fails is logged, and the next heal estimates from the stack's size."""
         bucket, stack_id = self.settings.history_bucket, self.found.stack_id
-        kept = timings.remember(
-            self.timings, self.learned, self.resources, self.durable.clock().astimezone(UTC)
-        )
-        if not bucket or stack_id is None or kept is None:
+        if not bucket or stack_id is None:
             return
-        where = timings.key(stack_id)
-        try:
-            storage.put_text(aws.s3(self.settings.aws_max_attempts), bucket, where, kept.to_json())
-        except Exception as error:  # a hint: nothing depends on it
-            self.durable.logger.warning(
-                "the stack's timings could not be written; its next heal estimates from its size",
-                extra={"error": redact_text(f"{type(error).__name__}: {error}"), "key": where},
+
+        def write() -> None:
+            kept = timings.remember(
+                self.timings,
+                self.next_looks,
+                self.resources,
+                self.durable.clock().astimezone(UTC),
             )
+            if kept is not None:
+                storage.put_text(
+                    aws.s3(self.settings.aws_max_attempts),
+                    bucket,
+                    timings.key(stack_id),
+                    kept.to_json(),
+                )
+
+        self.hint("write the stack's timings", write)
 
     def notify(self, result: HealResult) -> None:
         """Tell people how the heal ended."""

@@ -32,6 +32,9 @@ def test_a_small_run_reports_every_metric_and_judges_every_target(tmp_path: Path
         off_model=(2.0,),
         off_model_sizes=(5,),
         off_model_draws=1,
+        varied=(0.3,),
+        varied_sizes=(5,),
+        varied_draws=1,
         jobs=1,
     )
 
@@ -40,7 +43,7 @@ def test_a_small_run_reports_every_metric_and_judges_every_target(tmp_path: Path
     written = json.loads((tmp_path / "results.json").read_text())
     [size] = written["sizes"]
     for side in ("healer", "baseline"):
-        assert size[side]["completed"] == 1, size[side]["outcomes"]
+        assert size[side]["completed"] == 2, size[side]["outcomes"]  # nights 2 and 3
         for metric in (*METRICS, "cloudformation", "overhead", "overhead_share"):
             assert isinstance(size[side][metric], int | float), (side, metric)
     assert size["healer"]["calls"] > 0 and size["healer"]["invocations"] > 0
@@ -56,11 +59,17 @@ def test_a_small_run_reports_every_metric_and_judges_every_target(tmp_path: Path
     for heading in (
         "**One heal**",
         "**A stack's first night**",
+        "**Nights that vary more**",
         "**Off the model**",
         "**Fleet night**",
         "Targets:",
     ):
         assert heading in table
+    [varied] = written["varied"]
+    assert (varied["size"], varied["nightly"], varied["healer"]["completed"]) == (5, 0.3, 2)
+    # the heals judged are nights 2 and 3, the first night's apart
+    assert [d["night"] for d in written["draws"]["5"]] == [2, 3]
+    assert [d["night"] for d in written["first_night_draws"]["5"]] == [1]
     [off] = written["off_model"]
     assert (off["size"], off["scale"]) == (5, 2.0) and off["healer"]["completed"] == 1
     # the off-model heals are first nights: the same draws as the first night's, slower

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from drift_healer.policy import polling
+from drift_healer.policy import polling, timings
 from drift_sandbox import ACCOUNT_ID, Timing
 from tests.support import Harness
 
@@ -32,11 +32,6 @@ WAITS = {
     "ChangeSet": "create change set: wait",
     "Execution": "execute change set: wait",
 }
-MODELS = {
-    "Detection": polling.DETECTION,
-    "ChangeSet": polling.CHANGE_SET,
-    "Execution": polling.EXECUTION,
-}
 
 
 def kept(harness: Harness) -> dict[str, Any] | None:
@@ -53,15 +48,23 @@ def keep(harness: Harness, text: str) -> None:
     harness.sandbox.client("s3").put_object(Bucket="history", Key=KEY, Body=text.encode())
 
 
-def last_night(**first_look: int) -> str:
+def last_night(changes: str | None = None, **first_look: int) -> str:
+    """A document of measured first looks (the execution's for ``changes``)."""
     return json.dumps(
         {
             "Version": 1,
             "Resources": RESOURCES,
-            "FirstLook": first_look,
+            "Phases": {
+                phase: {"FirstLook": look, "Measured": True, "Changes": changes}
+                for phase, look in first_look.items()
+            },
             "Written": "2026-11-21T02:00:00Z",
         }
     )
+
+
+def first_looks(document: dict[str, Any]) -> dict[str, int]:
+    return {phase: look["FirstLook"] for phase, look in document["Phases"].items()}
 
 
 def expected(run: Any, wait: str) -> dict[str, Any]:
@@ -72,7 +75,8 @@ def expected(run: Any, wait: str) -> dict[str, Any]:
 
 def modelled(phase: str) -> dict[str, Any]:
     """The expectation of a wait that knows only the stack's size."""
-    return {"FirstLook": polling.first_look(MODELS[phase], RESOURCES), "Resources": RESOURCES}
+    model = timings.MODELS[phase]  # type: ignore[index]
+    return {"FirstLook": polling.first_look(model, RESOURCES), "Resources": RESOURCES}
 
 
 @pytest.fixture
@@ -93,10 +97,12 @@ def test_a_heal_keeps_when_each_wait_saw_cloudformation_done(history: Harness) -
     document = kept(history)
     assert document is not None
     assert document["Version"] == 1 and document["Resources"] == RESOURCES
-    assert document["FirstLook"].keys() == WAITS.keys()
-    # each learned from polls after the model's early first look: when it was seen done
-    for phase, look in document["FirstLook"].items():
+    assert document["Phases"].keys() == WAITS.keys()
+    # each learned from polls after the model's early first look: the stack's own time
+    for phase, look in first_looks(document).items():
         assert look > modelled(phase)["FirstLook"], phase
+        assert document["Phases"][phase]["Measured"] is True
+    assert document["Phases"]["Execution"]["Changes"].startswith("sha256:")
 
 
 def test_without_a_history_bucket_nothing_is_kept(history: Harness) -> None:
@@ -117,7 +123,7 @@ def test_the_next_heal_looks_when_the_stack_was_done_last_time(history: Harness)
     assert second.outcome == "HEALED"
     for phase, wait in WAITS.items():
         assert expected(second, wait) == {
-            "FirstLook": document["FirstLook"][phase],
+            "FirstLook": first_looks(document)[phase],
             "Resources": RESOURCES,
             "Informed": True,
         }, wait
@@ -128,7 +134,7 @@ def test_the_next_heal_looks_when_the_stack_was_done_last_time(history: Harness)
 def test_a_stack_that_changed_size_scales_last_nights_looks(history: Harness) -> None:
     """Last night's document was written for 50 resources: the waits look as much earlier as
     the model says a stack of 5 is quicker, still as the stack's own time."""
-    keep(history, json.dumps({**json.loads(last_night(Detection=40)), "Resources": 50}))
+    keep(history, json.dumps({**json.loads(last_night(None, Detection=40)), "Resources": 50}))
     run = history.run({"StackName": "app"}, history_bucket="history")
     assert run.outcome == "HEALED"
     ratio = polling.DETECTION.seconds(RESOURCES) / polling.DETECTION.seconds(50)
@@ -143,8 +149,8 @@ def test_a_stack_that_changed_size_scales_last_nights_looks(history: Harness) ->
     "damaged",
     [
         "not json",
-        json.dumps({**json.loads(last_night(Detection=1, ChangeSet=1, Execution=1)), "Version": 2}),
-        last_night(Detection=0),
+        json.dumps({**json.loads(last_night(None, Detection=1, ChangeSet=1)), "Version": 2}),
+        last_night(None, Detection=0),
     ],
     ids=["not json", "another version", "a look of 0"],
 )
@@ -160,7 +166,7 @@ def test_a_document_that_cannot_be_used_is_ignored_and_replaced(
         assert expected(run, wait) == modelled(phase), wait
     document = kept(history)
     assert document is not None and document["Version"] == 1
-    assert document["FirstLook"].keys() == WAITS.keys()
+    assert document["Phases"].keys() == WAITS.keys()
 
 
 @pytest.mark.fault(
@@ -188,7 +194,7 @@ def test_a_heal_that_ends_at_detection_keeps_the_rest_of_last_nights_looks(
     harness.stack()
     if ends == "DRIFT_REPORTED":
         harness.drift()
-    keep(harness, last_night(Detection=2, ChangeSet=123, Execution=456))
+    keep(harness, last_night("sha256:x", Detection=2, ChangeSet=123, Execution=456))
     run = harness.run(
         {"StackName": "app", "DryRun": ends == "DRIFT_REPORTED"}, history_bucket="history"
     )
@@ -200,7 +206,53 @@ def test_a_heal_that_ends_at_detection_keeps_the_rest_of_last_nights_looks(
     }
     document = kept(harness)
     assert document is not None
-    assert document["FirstLook"].keys() == {"Detection", "ChangeSet", "Execution"}
-    assert document["FirstLook"]["Detection"] > 2  # the detection took longer than 2 s
-    assert (document["FirstLook"]["ChangeSet"], document["FirstLook"]["Execution"]) == (123, 456)
+    looks = first_looks(document)
+    assert looks.keys() == {"Detection", "ChangeSet", "Execution"}
+    assert looks["Detection"] > 2  # the detection took longer than 2 s
+    assert (looks["ChangeSet"], looks["Execution"]) == (123, 456)
+    assert document["Phases"]["Execution"]["Changes"] == "sha256:x"
     assert document["Written"] != "2026-11-21T02:00:00Z"
+
+
+def test_an_execution_that_changes_something_else_is_estimated_from_the_model(
+    history: Harness,
+) -> None:
+    """Last night's execution reverted other resources (another digest of what it changed): its
+    time says nothing of tonight's, and the execution's wait looks where the model says; the
+    detection and the change set still look where last night's did."""
+    keep(history, last_night("sha256:another", Detection=12, ChangeSet=14, Execution=400))
+    run = history.run({"StackName": "app"}, history_bucket="history")
+    assert run.outcome == "HEALED"
+    assert expected(run, "execute change set: wait") == modelled("Execution")
+    assert expected(run, "detect drift: wait")["FirstLook"] == 12
+    document = kept(history)
+    assert document is not None
+    assert document["Phases"]["Execution"]["Changes"] not in (None, "sha256:another")
+    assert document["Phases"]["Execution"]["FirstLook"] < 400
+
+
+def test_a_failed_execution_is_not_kept(history: Harness) -> None:
+    """A rollback takes longer than the change would have: the failed heal keeps last night's
+    execution, and learns the detection and change set that succeeded."""
+    keep(history, last_night("sha256:any", Detection=12, ChangeSet=14, Execution=33))
+    history.sandbox.faults.fail_execution("app", "Param")
+    run = history.run({"StackName": "app"}, history_bucket="history")
+    assert run.error.type.endswith("ExecutionFailed")
+    document = kept(history)
+    assert document is not None
+    assert document["Phases"]["Execution"] == {
+        "FirstLook": 33,
+        "Measured": True,
+        "Streak": 0,
+        "Changes": "sha256:any",
+    }
+    assert first_looks(document)["Detection"] != 12
+
+
+def test_a_stack_with_no_timings_yet_reads_as_none_without_a_warning(
+    history: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stack's first night is not a fault: nothing logged of the timings."""
+    run = history.run({"StackName": "app"}, history_bucket="history")
+    assert run.outcome == "HEALED"
+    assert "timings" not in caplog.text

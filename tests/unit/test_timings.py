@@ -1,11 +1,12 @@
 """A stack's timings from one heal to the next (policy.timings): where the document is kept, what
-counts as one, how its first looks follow the stack's size, what a wait learns, and what the
-next document keeps."""
+counts as one, how its first looks follow the stack's size, what a wait learns for the rest of
+its heal and for the next night, and what the next document keeps."""
 
 from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -13,15 +14,28 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drift_healer.policy import polling, timings
-from drift_healer.policy.timings import Timings
+from drift_healer.policy.timings import Look, Seen, Timings
 
 STACK = (
     "arn:aws:cloudformation:eu-west-1:123456789012:stack/app/0a1b2c3d-1111-2222-3333-444455556666"
 )
 NIGHT = datetime(2030, 1, 2, 2, 0, tzinfo=UTC)
 YEAR = 366 * 24 * 3600
+
+
+def measured(first_look: int, streak: int = 0, changes: str | None = None) -> Look:
+    return Look(first_look=first_look, measured=True, streak=streak, changes=changes)
+
+
 LAST = Timings(
-    resources=50, first_look={"Detection": 40, "ChangeSet": 25, "Execution": 90}, written=NIGHT
+    version=1,
+    resources=50,
+    phases={
+        "Detection": measured(40),
+        "ChangeSet": measured(25),
+        "Execution": measured(90, changes="sha256:abc"),
+    },
+    written=NIGHT,
 )
 
 
@@ -34,6 +48,10 @@ def document(**fields: object) -> str:
         else:
             data[name] = value
     return json.dumps(data)
+
+
+def phases(**looks: object) -> dict[str, object]:
+    return {phase: {"FirstLook": look, "Measured": True} for phase, look in looks.items()}
 
 
 def scaled(look: int, model: polling.Model, before: int, now: int) -> int:
@@ -68,19 +86,31 @@ def test_a_document_reads_back_as_written() -> None:
     assert json.loads(LAST.to_json()) == {
         "Version": 1,
         "Resources": 50,
-        "FirstLook": {"Detection": 40, "ChangeSet": 25, "Execution": 90},
+        "Phases": {
+            "Detection": {"FirstLook": 40, "Measured": True, "Streak": 0, "Changes": None},
+            "ChangeSet": {"FirstLook": 25, "Measured": True, "Streak": 0, "Changes": None},
+            "Execution": {
+                "FirstLook": 90,
+                "Measured": True,
+                "Streak": 0,
+                "Changes": "sha256:abc",
+            },
+        },
         "Written": "2030-01-02T02:00:00Z",
     }
 
 
 def test_a_document_may_know_only_some_phases_and_carry_more_fields() -> None:
     """A heal that ended at detection writes Detection alone; a later version's extra fields
-    do not make the document unreadable."""
-    partial = document(FirstLook={"Detection": 1}, Extra="ignored")
-    assert timings.parse(partial) == Timings(
-        resources=50, first_look={"Detection": 1}, written=NIGHT
+    do not make the document unreadable (and are not kept: the checkpoint holds what this
+    version reads)."""
+    partial = document(Phases=phases(Detection=1), Extra="ignored")
+    read = timings.parse(partial)
+    assert read == Timings(
+        version=1, resources=50, phases={"Detection": measured(1)}, written=NIGHT
     )
-    assert timings.parse(document(FirstLook={"Execution": YEAR})) is not None
+    assert "Extra" not in read.to_json()
+    assert timings.parse(document(Phases=phases(Execution=YEAR))) is not None
 
 
 @pytest.mark.parametrize(
@@ -92,16 +122,19 @@ def test_a_document_may_know_only_some_phases_and_carry_more_fields() -> None:
         "{}",
         "null",
         document(Version=2),
+        document(Version=None),
         document(Resources=None),
-        document(FirstLook=None),
+        document(Phases=None),
         document(Written=None),
         document(Resources=-1),
         document(Written="last night"),
-        document(FirstLook={"Detection": 0}),
-        document(FirstLook={"Detection": 40, "ChangeSet": -5}),
-        document(FirstLook={"Execution": YEAR + 1}),
-        document(FirstLook={"Rollback": 40}),
-        document(FirstLook={"Detection": "soon"}),
+        document(Phases=phases(Detection=0)),
+        document(Phases=phases(Detection=40, ChangeSet=-5)),
+        document(Phases=phases(Execution=YEAR + 1)),
+        document(Phases=phases(Rollback=40)),
+        document(Phases=phases(Detection="soon")),
+        document(Phases={"Detection": {"FirstLook": 40}}),
+        document(FirstLook={"Detection": 40}, Phases=None),
     ],
 )
 def test_anything_else_is_no_document(text: str) -> None:
@@ -110,15 +143,19 @@ def test_anything_else_is_no_document(text: str) -> None:
     assert timings.parse(text) is None
 
 
-first_looks = st.dictionaries(
-    st.sampled_from(["Detection", "ChangeSet", "Execution"]), st.integers(1, YEAR)
+looks_ = st.builds(
+    Look,
+    first_look=st.integers(1, YEAR),
+    measured=st.booleans(),
+    streak=st.integers(0, 8),
+    changes=st.one_of(st.none(), st.text(max_size=20)),
 )
 documents = st.builds(
-    lambda resources, first_look, written: Timings(
-        resources=resources, first_look=first_look, written=written
+    lambda resources, phases_, written: Timings(
+        version=1, resources=resources, phases=phases_, written=written
     ),
     st.integers(0, 100_000),
-    first_looks,
+    st.dictionaries(st.sampled_from(["Detection", "ChangeSet", "Execution"]), looks_),
     st.datetimes(timezones=st.just(UTC)),
 )
 
@@ -134,99 +171,155 @@ def test_no_document_no_looks() -> None:
 
 
 def test_the_same_stack_looks_when_it_was_done_last_time() -> None:
-    assert timings.looks(LAST, 50) == LAST.first_look
-    assert timings.looks(LAST, None) == LAST.first_look  # size unknown: as it was
+    assert timings.looks(LAST, 50) == LAST.phases
+    assert timings.looks(LAST, None) == LAST.phases  # size unknown: as it was
 
 
 @pytest.mark.parametrize("now", [100, 5, 0])
 def test_a_stack_that_changed_size_scales_each_look_by_its_model(now: int) -> None:
     looks = timings.looks(LAST, now)
-    assert looks == {
+    assert {phase: look.first_look for phase, look in looks.items()} == {
         "Detection": scaled(40, polling.DETECTION, 50, now),
         "ChangeSet": scaled(25, polling.CHANGE_SET, 50, now),
         "Execution": scaled(90, polling.EXECUTION, 50, now),
     }
+    assert looks["Execution"].changes == "sha256:abc"  # the rest of each Look as it was
     grew = now > LAST.resources
-    assert all((looks[p] > LAST.first_look[p]) == grew for p in looks)
+    assert all((looks[p].first_look > LAST.phases[p].first_look) == grew for p in looks)
 
 
 @given(documents, st.integers(0, 100_000))
 def test_a_scaled_look_is_always_one_a_wait_can_use(timings_: Timings, now: int) -> None:
+    """At least a second, and never beyond what a document may hold (the next heal must be
+    able to read what this one writes)."""
     looks = timings.looks(timings_, now)
-    assert looks.keys() == timings_.first_look.keys()
-    assert all(look >= 1 for look in looks.values())
+    assert looks.keys() == timings_.phases.keys()
+    assert all(1 <= look.first_look <= YEAR for look in looks.values())
 
 
-# ------------------------------------------------------------------------------ learned
+# ------------------------------------------------------------------------------ changed
+def change(logical: str, action: str = "Modify", replacement: str = "False") -> dict[str, object]:
+    return {
+        "Type": "Resource",
+        "ResourceChange": {
+            "LogicalResourceId": logical,
+            "ResourceType": "AWS::SSM::Parameter",
+            "Action": action,
+            "Replacement": replacement,
+            "Details": [{"Target": {"Name": "Value"}, "AfterValue": str(random.random())}],
+        },
+    }
+
+
+def test_an_execution_is_known_by_what_it_changes_not_the_values() -> None:
+    """The same drift reverted again (other values, another order) executes alike; another
+    resource, or a replacement, does not."""
+    tonight = timings.changed([change("A"), change("B")])
+    assert timings.changed([change("B"), change("A")]) == tonight
+    assert timings.changed([change("A")]) != tonight
+    assert timings.changed([change("A"), change("B", replacement="True")]) != tonight
+    assert timings.changed([]) != tonight
+
+
+# ------------------------------------------------------------------------------ again
 def test_seen_done_after_seen_running_look_when_it_was_seen_done() -> None:
-    assert timings.learned(44, 40, informed=False) == 44
-    assert timings.learned(44, 40, informed=True) == 44
+    assert timings.again(Seen(44, 40, None)) == measured(44)
+    assert timings.again(Seen(44, 40, measured(30))) == measured(44)
 
 
 def test_seen_done_at_the_stacks_own_first_look_look_there_again() -> None:
-    assert timings.learned(17, 0, informed=True) == 17
+    assert timings.again(Seen(17, 0, measured(17))) == measured(17)
 
 
-def test_seen_done_at_the_models_first_look_look_earlier() -> None:
+def test_seen_done_at_the_models_first_look_look_earlier_as_a_guess() -> None:
     """The model's first look comes at the quickest stacks: this one may have been done long
-    before, so the next wait looks at LEAD of it."""
-    assert timings.learned(30, 0, informed=False) == math.ceil(polling.LEAD * 30)
-    assert timings.learned(1, 0, informed=False) == 1
+    before, so the next wait looks at LEAD of it, and the look is a guess, not the stack's own
+    time (its wait polls on the model's schedule, and the next night does not probe it)."""
+    guess = Look(first_look=math.ceil(polling.LEAD * 30), measured=False)
+    assert timings.again(Seen(30, 0, None)) == guess
+    assert timings.again(Seen(30, 0, guess.model_copy(update={"first_look": 30}))) == guess
+    assert timings.again(Seen(1, 0, None)) == Look(first_look=1, measured=False)
 
 
-@pytest.mark.parametrize("informed", [False, True])
-def test_done_before_the_wait_asked_teaches_nothing(informed: bool) -> None:
-    assert timings.learned(0, 0, informed) is None
+@pytest.mark.parametrize("look", [None, measured(10)])
+def test_done_before_the_wait_asked_teaches_nothing(look: Look | None) -> None:
+    assert timings.again(Seen(0, 0, look)) is None
+    assert timings.next_night(Seen(0, 0, look)) is None
+
+
+# ------------------------------------------------------------------------------ next night
+def test_the_next_night_looks_where_a_measured_operation_most_likely_ended() -> None:
+    """Seen running, then done: it ended between the two polls; the next night, which may take a
+    little more or less, looks half-way (this heal's own verifying detection looks at the later
+    poll: it takes as long again)."""
+    assert timings.next_night(Seen(57, 51, measured(51))) == measured(54)
+    assert timings.next_night(Seen(58, 51, None), "sha256:x") == measured(55, changes="sha256:x")
+    assert timings.again(Seen(57, 51, measured(51))) == measured(57)
+
+
+def test_seen_at_the_stacks_own_first_look_the_next_night_probes_earlier_each_night() -> None:
+    """It may have been done well before: look PROBE earlier, and more each night in a row."""
+    first = timings.next_night(Seen(100, 0, measured(100)))
+    assert first == measured(math.ceil(100 * timings.PROBE), streak=1)
+    second = timings.next_night(Seen(95, 0, first))
+    assert second == measured(math.ceil(95 * timings.PROBE**2), streak=2)
+    # seen running again: measured, the streak ends
+    assert timings.next_night(Seen(90, 86, second)) == measured(88)
+
+
+def test_a_guess_is_not_probed() -> None:
+    """A look that was the model's guess, seen done at once, stays a guess below it."""
+    guess = Look(first_look=20, measured=False)
+    assert timings.next_night(Seen(20, 0, guess)) == Look(first_look=10, measured=False)
+
+
+@pytest.mark.parametrize("too_late", [1.5, 2.0, 4.0])
+def test_a_night_far_slower_than_usual_is_forgotten_within_days(too_late: float) -> None:
+    """One night took ``too_late`` times as long as the stack's usual 100 s: the nights after it
+    look earlier and earlier, each costing at most one poll more when too early, until the first
+    look is back within a fifth of the usual time: in days, not weeks."""
+    usual = 100.0
+    backoff = polling.Backoff(initial=1, rate=1.6, ceiling=120, max_wait=3600)
+    look = measured(math.ceil(usual * too_late))  # what the slow night left
+    nights = 0
+    while look.first_look > 1.2 * usual:
+        times = polling.poll_times(backoff, look.first_look, look.measured)
+        took = next(t for t in times if t >= usual)
+        before = max(t for t in times if t < usual) if took != look.first_look else 0
+        found = timings.next_night(Seen(took, before, look))
+        assert found is not None
+        look, nights = found, nights + 1
+    assert nights <= {1.5: 3, 2.0: 5, 4.0: 7}[too_late]
 
 
 # ------------------------------------------------------------------------------ remember
 def test_what_a_heal_learned_replaces_what_was_known() -> None:
     now = datetime(2030, 1, 3, 2, 0, tzinfo=UTC)
-    learned: dict[timings.Phase, int] = {"Detection": 33, "ChangeSet": 21, "Execution": 70}
+    learned: dict[timings.Phase, Look] = {
+        "Detection": measured(33),
+        "ChangeSet": measured(21),
+        "Execution": measured(70, changes="sha256:def"),
+    }
     kept = timings.remember(LAST, learned, 50, now)
-    assert kept == Timings(resources=50, first_look=learned, written=now)
+    assert kept == Timings(version=1, resources=50, phases=learned, written=now)
 
 
 def test_phases_the_heal_did_not_reach_are_kept_scaled_to_the_stack_now() -> None:
-    """A heal that ended at detection keeps last night's change set and execution, scaled to
-    the stack's size now."""
-    kept = timings.remember(LAST, {"Detection": 33}, 60, NIGHT)
-    assert kept is not None and kept.resources == 60
-    assert kept.first_look == {
-        "Detection": 33,
-        "ChangeSet": scaled(25, polling.CHANGE_SET, 50, 60),
-        "Execution": scaled(90, polling.EXECUTION, 50, 60),
-    }
+    """A heal that ended at detection keeps last night's change set and execution."""
+    kept = timings.remember(LAST, {"Detection": measured(12)}, 100, NIGHT)
+    assert kept is not None and kept.resources == 100
+    assert kept.phases["Detection"] == measured(12)
+    assert kept.phases["ChangeSet"].first_look == scaled(25, polling.CHANGE_SET, 50, 100)
+    assert kept.phases["Execution"] == measured(
+        scaled(90, polling.EXECUTION, 50, 100), changes="sha256:abc"
+    )
 
 
 def test_a_first_document_holds_what_was_learned() -> None:
-    kept = timings.remember(None, {"Detection": 12}, 5, NIGHT)
-    assert kept == Timings(resources=5, first_look={"Detection": 12}, written=NIGHT)
+    kept = timings.remember(None, {"ChangeSet": measured(9)}, 5, NIGHT)
+    assert kept == Timings(version=1, resources=5, phases={"ChangeSet": measured(9)}, written=NIGHT)
 
 
 def test_nothing_learned_or_size_unknown_keeps_nothing() -> None:
-    """The last document stays as it was rather than being rewritten without news, and a
-    document without the size it was learned on could not be scaled."""
     assert timings.remember(LAST, {}, 50, NIGHT) is None
-    assert timings.remember(None, {}, 50, NIGHT) is None
-    assert timings.remember(LAST, {"Detection": 33}, None, NIGHT) is None
-
-
-def test_the_next_night_probes_a_little_earlier_when_the_first_look_saw_it_done() -> None:
-    """Seen done at a first look the stack's past gave, it may have been done well before: the
-    next heal looks PROBE earlier, so that a first look too late does not stay too late; this
-    heal's own verifying detection looks where it was seen (it takes as long again)."""
-    assert timings.next_night(took=100, before=0, informed=True) == math.ceil(timings.PROBE * 100)
-    assert timings.learned(took=100, before=0, informed=True) == 100
-    assert timings.PROBE < 1
-
-
-def test_the_next_night_looks_where_a_measured_operation_most_likely_ended() -> None:
-    """Seen running, then done: it ended between the two polls; the next night, which may take a
-    little more or less, looks half-way (this heal's own verifying detection looks at the
-    later poll: it takes as long again)."""
-    assert timings.next_night(took=57, before=51, informed=True) == 54
-    assert timings.next_night(took=58, before=51, informed=False) == 55
-    assert timings.learned(took=57, before=51, informed=True) == 57
-    assert timings.next_night(took=40, before=0, informed=False) == math.ceil(polling.LEAD * 40)
-    assert timings.next_night(took=0, before=0, informed=True) is None
+    assert timings.remember(LAST, {"Detection": measured(12)}, None, NIGHT) is None
