@@ -18,9 +18,11 @@ def put_text(client: Any, bucket: str, key: str, text: str) -> None:
 
 
 def get_text(client: Any, bucket: str, key: str) -> str | None:
-    """The document at ``key``; None when there is none."""
+    """The document at ``key``; None when there is none (NoSuchKey: reading a missing key
+    needs ``s3:ListBucket`` on its prefix, else S3 answers AccessDenied)."""
     try:
         answer = client.get_object(Bucket=bucket, Key=key)
     except client.exceptions.NoSuchKey:
         return None
-    return str(answer["Body"].read().decode())
+    text: str = answer["Body"].read().decode()
+    return text
