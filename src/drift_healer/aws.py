@@ -155,8 +155,10 @@ def sns(max_attempts: int) -> SNSClient:
 
 
 def s3(max_attempts: int) -> Any:
-    """The healer's own S3 client (the change records)."""
-    return _client("s3", None, None, "", max_attempts)
+    """The healer's own S3 client (the change records and the stacks' timings: small objects,
+    so a connection or an answer slower than 10 s is a fault, retried or given up on, not a
+    wait of botocore's default minute)."""
+    return _client("s3", None, None, "", max_attempts, timeout=10)
 
 
 def cloudwatch(max_attempts: int) -> Any:
@@ -195,10 +197,17 @@ def scheduler(max_attempts: int) -> EventBridgeSchedulerClient:
 
 
 def _client(
-    service: str, region: str | None, role_arn: str | None, execution: str, max_attempts: int
+    service: str,
+    region: str | None,
+    role_arn: str | None,
+    execution: str,
+    max_attempts: int,
+    timeout: int | None = None,
 ) -> Any:
-    """A cached client with standard-mode retries (throttling and 5xx back off inside the call)."""
+    """A cached client with standard-mode retries (throttling and 5xx back off inside the call);
+    ``timeout``: seconds to connect and to read (None: botocore's)."""
     key = (
+        timeout,
         service,
         region,
         max_attempts,
@@ -213,6 +222,7 @@ def _client(
     config = Config(
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         user_agent_extra="drift-healer",
+        **({} if timeout is None else {"connect_timeout": timeout, "read_timeout": timeout}),
     )
     expiry, credentials = float("inf"), {}
     if role_arn is not None:

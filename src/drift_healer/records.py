@@ -138,13 +138,6 @@ class ChangeSetDescription(ChangeSetStatus):
     Changes: list[Change]
 
 
-class ExecutionProgress(ChangeSetStatus):
-    """A change set's statuses with its stack's: an execution is over when both settled."""
-
-    StackStatus: str
-    StackStatusReason: str
-
-
 class StackProgress(TypedDict):
     """A stack's status while a change set executes (DescribeStacks): the execution is over when
     the stack stops moving, and its reason tells why it rolled back."""

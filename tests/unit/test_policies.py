@@ -147,3 +147,19 @@ def test_no_region_is_a_typed_error_that_names_the_fix(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     with pytest.raises(InvalidRequest, match="pass Region in the event"):
         aws.default_region()
+
+
+def test_the_healers_s3_gives_up_on_a_silent_connection_in_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Change records and timings are small objects: S3 that does not answer within 10 s is a
+    fault (retried, or a hint given up on), not a minute's wait per attempt; other clients keep
+    botocore's timeouts."""
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    aws.reset()
+    try:
+        config = aws.s3(3).meta.config
+        assert (config.connect_timeout, config.read_timeout) == (10, 10)
+        assert aws.sns(3).meta.config.read_timeout == 60
+    finally:
+        aws.reset()

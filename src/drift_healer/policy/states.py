@@ -6,7 +6,7 @@ the pre-flight all read them from here.
 
 from __future__ import annotations
 
-from ..records import ChangeSetStatus, ChangeSetSummary, ExecutionProgress
+from ..records import ChangeSetStatus, ChangeSetSummary
 
 #: Stack states in which CloudFormation runs drift detection: "You can perform drift detection on
 #: stacks with the following statuses: CREATE_COMPLETE, UPDATE_COMPLETE, UPDATE_ROLLBACK_COMPLETE,
@@ -50,11 +50,6 @@ def is_empty_change_set(status: ChangeSetStatus) -> bool:
 def change_set_settled(status: ChangeSetStatus) -> bool:
     """Creation is over (CREATE_COMPLETE or FAILED)."""
     return status["Status"] not in CREATING
-
-
-def execution_settled(progress: ExecutionProgress) -> bool:
-    """The change set finished executing and the stack stopped moving."""
-    return progress["ExecutionStatus"] in DONE_EXECUTING and not is_busy(progress["StackStatus"])
 
 
 def in_flight(summary: ChangeSetSummary) -> bool:
