@@ -468,9 +468,11 @@ class PolicyTrail(_Contract):
     accepted_drift: list[AcceptedDrift] = []
     #: Accepted-drift rules past their end date, whose drift counts again.
     expired_rules: list[str] = []
-    #: The health gates' alarms (name -> state) before the execution, and after its bake time.
+    #: The health gates' alarms (name -> state) before the execution, and after its bake time:
+    #: at most 50 of them, those not OK first; ``alarms_watched`` counts them all.
     health_before: dict[str, str] = {}
     health_after: dict[str, str] = {}
+    alarms_watched: int = 0
     #: Alarms that were OK before the change and were not after it.
     regressions: list[str] = []
 

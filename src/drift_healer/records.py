@@ -171,6 +171,16 @@ class Expectation(TypedDict):
     Informed: NotRequired[bool]
 
 
+class HealthRead(TypedDict):
+    """A health gate's reading as checkpointed: at most policy.health.SHOWN alarms (those not OK
+    first), how many it watched, and what it found (the alarms that block, before the change;
+    those that went off, after it), bounded."""
+
+    States: dict[str, str]
+    Watched: int
+    Findings: list[str]
+
+
 class ScheduleSummary(TypedDict):
     """A schedule as ListSchedules shows it."""
 

@@ -199,12 +199,15 @@ def _policy_section(result: HealResult) -> list[str]:
             )
     for expired in policy.expired_rules:
         lines.append(f"  Expired, so its drift counts again: {expired}")
-    if policy.health_before:
-        shown = ", ".join(f"{name} {state}" for name, state in sorted(policy.health_before.items()))
-        lines.append(f"  Alarms before: {shown}")
-    if policy.health_after:
-        shown = ", ".join(f"{name} {state}" for name, state in sorted(policy.health_after.items()))
-        lines.append(f"  Alarms after the bake time: {shown}")
+    for title, states in (
+        ("Alarms before", policy.health_before),
+        ("Alarms after the bake time", policy.health_after),
+    ):
+        if states:
+            shown = ", ".join(f"{name} {state}" for name, state in states.items())
+            more = policy.alarms_watched - len(states)
+            rest = ", OK" if list(states.values())[-1] == "OK" else ""  # not OK ones come first
+            lines.append(f"  {title}: {shown}" + (f" and {more} more{rest}" if more > 0 else ""))
     if policy.regressions:
         lines.append(f"  REGRESSION: {', '.join(policy.regressions)} went off after the change")
     return [*lines, ""] if len(lines) > 1 else []

@@ -69,6 +69,7 @@ from .records import (
     DriftReport,
     ExecutionStart,
     Expectation,
+    HealthRead,
     Recheck,
     Review,
     StackInfo,
@@ -132,6 +133,8 @@ class Heal:
         #: The change policy and what it says of this stack (None: no policy configured).
         self.policy: change_policy.ChangePolicy | None = None
         self.rules: change_policy.StackRules | None = None
+        #: The alarms the health gates watch (names, prefix), once the gate before was read.
+        self.watching: tuple[tuple[str, ...], str | None] | None = None
         #: When the execution times out (set with the change policy).
         self.deadline = datetime.max.replace(tzinfo=UTC)
 
@@ -670,37 +673,56 @@ class Heal:
         drift-healer:alarms): the alarms that forbid a change now; [] to go on."""
         gate = self.policy.health if self.policy else None
         names = health.watched(gate.alarms if gate else (), stack["Tags"])
-        if self.found.policy is None or not (names or (gate and gate.alarm_prefix)):
-            return []
         prefix = gate.alarm_prefix if gate else None
-        before = self.durable.step(
-            "health before",
-            lambda: alarms.states(aws.cloudwatch(self.settings.aws_max_attempts), names, prefix),
+        if self.found.policy is None or not (names or prefix):
+            return []
+        self.watching = (names, prefix)
+        insufficient = gate.insufficient_data if gate else "block"
+
+        def judge() -> HealthRead:
+            found = self.alarm_states()
+            return {
+                "States": health.shown(found),
+                "Watched": len(found),
+                "Findings": limits.bound_list(health.blocking(found, insufficient)),
+            }
+
+        before = self.durable.step("health before", judge)
+        self.found.policy = self.found.policy.model_copy(
+            update={"health_before": before["States"], "alarms_watched": before["Watched"]}
         )
-        self.found.policy = self.found.policy.model_copy(update={"health_before": before})
-        return health.blocking(before, gate.insufficient_data if gate else "block")
+        return before["Findings"]
 
     def health_after(self) -> None:
         """After the change, wait the bake time (durably), read the alarms again, and record
         any that went off: the result's reason and the message say so first."""
         trail = self.found.policy
-        if trail is None or not trail.health_before:
+        if trail is None or self.watching is None:
             return
         gate = self.policy.health if self.policy else None
         bake = (gate.bake_minutes if gate else 5) * 60
         if bake:
             self.durable.sleep("bake time", bake)
-        names, prefix = tuple(trail.health_before), gate.alarm_prefix if gate else None
-        after = self.durable.step(
-            "health after",
-            lambda: alarms.states(aws.cloudwatch(self.settings.aws_max_attempts), names, prefix),
-        )
-        self.found.policy = trail.model_copy(
-            update={
-                "health_after": after,
-                "regressions": health.regressions(trail.health_before, after),
+        before = trail.health_before
+
+        def judge() -> HealthRead:
+            found = self.alarm_states()
+            return {
+                "States": health.shown(found),
+                "Watched": len(found),
+                "Findings": limits.bound_list(health.regressions(before, found)),
             }
+
+        after = self.durable.step("health after", judge)
+        self.found.policy = trail.model_copy(
+            update={"health_after": after["States"], "regressions": after["Findings"]}
         )
+
+    def alarm_states(self) -> dict[str, str]:
+        """The watched alarms' states now, as the gate judges them (inside a step)."""
+        names, prefix = self.watching or ((), None)
+        client = aws.cloudwatch(self.settings.aws_max_attempts)
+        return health.read(alarms.states(client, names, prefix), prefix)
 
     def wait_for_window(
         self,
@@ -813,10 +835,7 @@ class Heal:
             f"re-validate after deferral {n}",
             lambda: self.recheck(stack, change_set, redactor),
         )
-        decided = Review(
-            Fingerprint=fingerprint, LastUpdated=stack["LastUpdated"], Deadline="", Plan={}
-        )
-        why_not = approval.still_approved(decided, recheck)
+        why_not = approval.unchanged(fingerprint, stack["LastUpdated"], recheck, "decided on")
         if why_not is not None:
             return self.finish(
                 Outcome.CHANGE_SET_CREATED,

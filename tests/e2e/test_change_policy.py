@@ -335,6 +335,40 @@ def test_a_stack_tag_adds_its_own_alarms(harness: Harness) -> None:
     assert "orders-lag (ALARM)" in run.result["Reason"]
 
 
+def test_an_alarm_prefix_that_matches_nothing_blocks_as_missing_data(harness: Harness) -> None:
+    """A typo in AlarmPrefix does not turn the gate off: no metrics, no changes."""
+    alarm(harness, "prod-checkout", "OK")
+    run = ready_then_heal(harness, policy(Health={"AlarmPrefix": "prdo-"}))
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "prdo-* (INSUFFICIENT_DATA)" in run.result["Reason"]
+    assert harness.executions() == 0
+
+
+def test_thousands_of_alarms_under_a_prefix_stay_within_aws_limits(harness: Harness) -> None:
+    """The checkpoint, the result and the message show 50 alarms, those not OK first, and count
+    the rest; the gate still judges every one, and the alarms are read once before the change
+    and once after it (not again by name)."""
+    for i in range(300):
+        alarm(harness, f"prod-{i:03}", "OK")
+    harness.sandbox.faults.before_call(
+        "ExecuteChangeSet",
+        lambda: harness.sandbox.client("cloudwatch").set_alarm_state(
+            AlarmName="prod-299", StateValue="ALARM", StateReason="errors"
+        ),
+    )
+    reads = harness.sandbox.calls[("cloudwatch", "DescribeAlarms")]
+    run = ready_then_heal(harness, policy(Health={"AlarmPrefix": "prod-", "BakeMinutes": 1}))
+    assert run.outcome == "HEALED"
+    trail = run.result["Policy"]
+    assert trail["AlarmsWatched"] == 300
+    assert len(trail["HealthBefore"]) == len(trail["HealthAfter"]) == 50
+    assert list(trail["HealthAfter"].items())[0] == ("prod-299", "ALARM")
+    assert trail["Regressions"] == ["prod-299 (ALARM)"]
+    assert run.local.phase("health before").size < 4_000
+    assert "and 250 more, OK" in run.notifications[-1].message
+    assert harness.sandbox.calls[("cloudwatch", "DescribeAlarms")] - reads == 2
+
+
 def test_a_change_calendar_closed_over_the_window_defers_past_it(harness: Harness) -> None:
     closed = (datetime(2030, 1, 2, 12, tzinfo=BERLIN), datetime(2030, 1, 3, 3, tzinfo=BERLIN))
     harness.sandbox.change_calendar("release-freeze", closed=[closed])

@@ -24,15 +24,22 @@ def fingerprint(changes: Sequence[Change]) -> str:
 
 def still_approved(review: Review, now: Recheck) -> str | None:
     """Why the approved change must not run, or None when it is exactly what was reviewed."""
+    return unchanged(review["Fingerprint"], review["LastUpdated"], now, "reviewed")
+
+
+def unchanged(fingerprint: str, last_updated: str, now: Recheck, as_: str) -> str | None:
+    """Why a change set must not run after a wait (a person's review, a change window), or None
+    when it is exactly what was ``as_`` (reviewed, decided on): still available, the same
+    changes, the stack not updated since, and no other change set on it."""
     if now["Status"] != "CREATE_COMPLETE" or now["ExecutionStatus"] != "AVAILABLE":
         return f"the change set is no longer available ({now['Status']}/{now['ExecutionStatus']})"
-    if now["Fingerprint"] != review["Fingerprint"]:
+    if now["Fingerprint"] != fingerprint:
         return (
-            f"its changes are not the ones reviewed (fingerprint {now['Fingerprint']}, reviewed "
-            f"{review['Fingerprint']})"
+            f"its changes are not the ones {as_} (fingerprint {now['Fingerprint']}, {as_} "
+            f"{fingerprint})"
         )
-    if now["LastUpdated"] != review["LastUpdated"]:
-        return f"the stack was updated since the review (at {now['LastUpdated']})"
+    if now["LastUpdated"] != last_updated:
+        return f"the stack was updated since it was {as_} (at {now['LastUpdated']})"
     if now["Others"]:
         return f"other change sets appeared on the stack: {', '.join(now['Others'][:10])}"
     return None
