@@ -718,6 +718,15 @@ class Heal:
             update={"health_after": after["States"], "regressions": after["Findings"]}
         )
 
+    def to_finish(self) -> timedelta:
+        """The most a heal may still need after a deferral: three waits (detecting again,
+        executing, verifying; each MAX_WAIT_SECONDS at most), the bake time and its steps. A
+        deferral never ends later than that before the execution times out: a timeout would
+        end it unnotified, perhaps with the stack updating."""
+        gate = self.policy.health if self.policy else None
+        bake = timedelta(minutes=gate.bake_minutes if gate else 5)
+        return 3 * timedelta(seconds=self.settings.max_wait_seconds) + bake + _FOR_STEPS
+
     def alarm_states(self) -> dict[str, str]:
         """The watched alarms' states now, as the gate judges them (inside a step)."""
         names, prefix = self.watching or ((), None)
@@ -741,7 +750,7 @@ class Heal:
         if policy is None or rules is None or self.found.policy is None:
             return None
         chosen = {name: policy.windows[name] for name in rules.windows}
-        horizon = self.deadline - _TO_EXECUTE
+        horizon = self.deadline - self.to_finish()
         for n in range(1, _MAX_DEFERRALS + 1):
             now = self.durable.now(f"clock: change window {n}")
             allowed = windows.when_allowed(
@@ -1150,8 +1159,9 @@ def _allowed_of(data: dict[str, Any]) -> windows.Allowed:
     )
 
 
-#: Left of the execution's timeout after a deferral: to execute, verify and report.
-_TO_EXECUTE = timedelta(hours=1)
+#: Left of the execution's timeout after a deferral for its steps (reads, notices, records),
+#: beyond its waits and the bake time.
+_FOR_STEPS = timedelta(minutes=15)
 #: A heal waits for a window at most this many times (a window that keeps closing before the
 #: heal gets to execute, say); then it leaves the change set for review.
 _MAX_DEFERRALS = 5

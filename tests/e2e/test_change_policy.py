@@ -111,6 +111,30 @@ def test_a_freeze_past_the_execution_timeout_leaves_a_proposal(harness: Harness)
     assert harness.executions() == 0
 
 
+def test_a_window_too_close_to_the_timeout_to_finish_in_leaves_a_proposal(
+    harness: Harness,
+) -> None:
+    """Ready at 14:00, the window opens at 22:00 and the execution times out at midnight: two
+    hours are not enough to detect again, execute and verify (three waits of MAX_WAIT_SECONDS,
+    an hour each) and bake, so the heal does not defer into a timeout that would end it
+    unnotified; with the waits bounded at 20 minutes, it does."""
+    run = ready_then_heal(harness, policy(Windows=NIGHTS), execution_timeout_seconds=10 * 3600)
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "no change window opens before" in run.result["Reason"]
+    assert harness.executions() == 0
+    harness.sandbox.client("cloudformation").delete_change_set(
+        StackName="app", ChangeSetName=run.result["ChangeSet"]["Name"]
+    )
+    shorter = harness.run(
+        {"StackName": "app"},
+        starting_at=WEDNESDAY_14_00 + timedelta(days=7),
+        change_policy=policy(Windows=NIGHTS),
+        execution_timeout_seconds=10 * 3600,
+        max_wait_seconds=20 * 60,
+    )
+    assert shorter.outcome == "HEALED"
+
+
 def test_drift_fixed_by_hand_while_deferred_deletes_the_change_set(harness: Harness) -> None:
     harness.stack()
     harness.drift()
@@ -362,7 +386,7 @@ def test_thousands_of_alarms_under_a_prefix_stay_within_aws_limits(harness: Harn
     trail = run.result["Policy"]
     assert trail["AlarmsWatched"] == 300
     assert len(trail["HealthBefore"]) == len(trail["HealthAfter"]) == 50
-    assert list(trail["HealthAfter"].items())[0] == ("prod-299", "ALARM")
+    assert next(iter(trail["HealthAfter"].items())) == ("prod-299", "ALARM")
     assert trail["Regressions"] == ["prod-299 (ALARM)"]
     assert run.local.phase("health before").size < 4_000
     assert "and 250 more, OK" in run.notifications[-1].message

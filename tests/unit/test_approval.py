@@ -45,7 +45,7 @@ def test_exactly_what_was_reviewed_is_still_approved() -> None:
         ({"ExecutionStatus": "OBSOLETE"}, "no longer available (CREATE_COMPLETE/OBSOLETE)"),
         ({"Status": "DELETE_COMPLETE"}, "no longer available"),
         ({"Fingerprint": "sha256:other"}, "not the ones reviewed"),
-        ({"LastUpdated": "2026-12-02T00:00:00+00:00"}, "the stack was updated since it was reviewed"),
+        ({"LastUpdated": "2026-12-02T00:00:00+00:00"}, "updated since it was reviewed"),
         ({"Others": ["release-42"]}, "other change sets appeared on the stack: release-42"),
     ],
 )
