@@ -211,8 +211,9 @@ def _client(
         service,
         region,
         max_attempts,
-        os.environ.get("AWS_ENDPOINT_URL"),
-        os.environ.get(f"AWS_ENDPOINT_URL_{service.upper()}"),
+        # botocore's endpoint variables (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE ID>, whose
+        # spelling is not the client's name: SECRETS_MANAGER): a change makes a new client
+        tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_ENDPOINT_URL"))),
         role_arn,
         execution if role_arn else None,
     )

@@ -135,7 +135,8 @@ class Heal:
         self.rules: change_policy.StackRules | None = None
         #: The alarms the health gates watch (names, prefix), once the gate before was read.
         self.watching: tuple[tuple[str, ...], str | None] | None = None
-        #: When the execution times out (set with the change policy).
+        #: When the heal began, and when the execution times out (set with the change policy).
+        self.began = datetime.min.replace(tzinfo=UTC)
         self.deadline = datetime.max.replace(tzinfo=UTC)
 
     # --------------------------------------------------------------------------- the flow
@@ -273,17 +274,16 @@ class Heal:
             raise ChangePolicyInvalid(f"the change policy cannot be used: {invalid}") from None
         self.found.policy = PolicyTrail(tier=self.rules.tier)
         # a deferral must end before the execution's timeout, counted from here
-        self.deadline = self.durable.now("clock: began") + timedelta(
-            seconds=self.settings.execution_timeout_seconds
-        )
+        self.began = self.durable.now("clock: began")
+        self.deadline = self.began + timedelta(seconds=self.settings.execution_timeout_seconds)
 
     def accept_drift(self) -> str | None:
         """Split the drift into what the change policy accepts and what counts. Returns "all"
         when nothing counts, else what is accepted (a REVERT_DRIFT change set would revert it
         too, so the heal must not execute it alone), or None."""
-        if self.policy is None or self.found.policy is None:
+        if self.policy is None or self.found.policy is None or not self.policy.accepted_drift:
             return None
-        today = self.durable.now("clock: accepted drift").date()
+        today = self.began.date()  # the heal's day: rules end at a date
         accepted, counting = change_policy.accepted_drift(self.policy, self.found.drifted, today)
         expired = [
             f"rule {i + 1} ({rule.owner}, ended {rule.expires.isoformat()})"
