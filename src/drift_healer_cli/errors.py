@@ -187,13 +187,38 @@ def _cli_names(message: str) -> str:
 # --------------------------------------------------------------------------- Ctrl-C
 #: The workflow's phases by what they leave on the stack (a drift detection records drift, it
 #: changes nothing). Other names the progress reports (the execution's own) are not phases.
-_READ_ONLY = ("pre-flight", "find other heals", "detect drift", "locate secrets", "read drift")
+_READ_ONLY = (
+    "pre-flight",
+    "find other heals",
+    "read change policy",
+    "clock: began",
+    "read template",
+    "detect drift",
+    "read drift",
+)
 _CHANGE_SET = ("create change set", "read changes", "delete empty change set")
-#: At the approval prompt: the change set exists and nothing executes until it is answered.
-_ASKING = ("approval",)
+#: Waiting for a person or a change window, or checking again after one: the change set exists
+#: and nothing executes until then.
+_ASKING = (
+    "request approval",
+    "approval",
+    "re-validate approved change set",
+    "delete rejected change set",
+    "change window",
+    "clock: change window",
+    "change calendar",
+    "notify deferred",
+    "re-validate after deferral",
+    "re-detect after deferral",
+    "delete change set: drift gone",
+    "health before",
+)
 _EXECUTING = ("execute change set",)
-_VERIFYING = ("verify", "read residual drift")
-_ENDING = ("record metrics", "notify")
+_VERIFYING = ("bake time", "health after", "verify", "read residual drift")
+_ENDING = ("clock: change record", "write change record", "record metrics", "notify")
+#: Every phase a heal reports, by its name's start (tests/e2e/test_cli_errors.py checks that
+#: each phase of a heal is here).
+KNOWN = _READ_ONLY + _CHANGE_SET + _ASKING + _EXECUTING + _VERIFYING + _ENDING
 _reached: list[str] = []
 
 
@@ -209,8 +234,7 @@ def forget_phases() -> None:
 
 def interrupted(stack: str, change_set_prefix: str, sandbox: bool) -> CliError:
     """Ctrl-C during a heal: the last phase reached, and what the stack may be left with."""
-    known = _READ_ONLY + _CHANGE_SET + _ASKING + _EXECUTING + _VERIFYING + _ENDING
-    phase = next((p for p in reversed(_reached) if p.startswith(known)), None)
+    phase = next((p for p in reversed(_reached) if p.startswith(KNOWN)), None)
     what = f"interrupted during {phase!r}" if phase else "interrupted at the start of the heal"
     if sandbox:
         return CliError(Exit.INTERRUPTED, what, "the sandbox went with it: nothing to clean up")
@@ -220,8 +244,9 @@ def interrupted(stack: str, change_set_prefix: str, sandbox: bool) -> CliError:
         todo = "nothing was changed on the stack"
     elif phase.startswith(_ASKING):
         todo = (
-            f"{change_set} was not executed and stays on the stack for review; {look}, and "
-            "execute or delete it there"
+            f"{change_set} was not executed (the heal was waiting for an approval or a change "
+            f"window, or checking again after one) and stays on the stack for review; {look}, "
+            "and execute or delete it there"
         )
     elif phase.startswith(_CHANGE_SET):
         # progress is polled: the heal may have gone one phase further than reported

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from drift_healer_cli import errors as cli_errors
 from drift_healer_cli.local import LocalRun, LocalRunner
 from drift_healer_cli.main import main
 from tests.support import Harness, colleague_change_set
@@ -214,3 +215,13 @@ def test_approval_for_all_never_asks_for_a_proposal(harness: Harness) -> None:
     assert run.outcome == "CHANGE_SET_CREATED" and run.notifications[0].attributes["outcome"] == (
         "CHANGE_SET_CREATED"
     )
+
+
+def test_every_phase_of_an_approved_heal_tells_ctrl_c_what_it_leaves(pending: Pending) -> None:
+    """The CLI's Ctrl-C message says what the stack is left with from the last phase reached
+    (drift_healer_cli.errors): every phase of an approval round must be one it knows."""
+    run = pending.answer(True, **APPROVER)
+    assert run.result is not None and run.result["Outcome"] == "HEALED"
+    names = [phase.name for phase in run.phases]
+    assert [name for name in names if not name.startswith(cli_errors.KNOWN)] == []
+    assert any(name.startswith("re-validate approved") for name in names)

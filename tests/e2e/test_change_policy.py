@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from drift_healer_cli import errors as cli_errors
 from tests.support import Harness
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -545,3 +546,28 @@ def test_windows_too_short_to_use_leave_a_proposal_after_five_deferrals(harness:
     assert run.outcome == "CHANGE_SET_CREATED"
     assert "deferred 5 times by the change policy" in run.result["Reason"]
     assert len(run.result["Policy"]["Deferrals"]) == 5 and harness.executions() == 0
+
+
+def test_every_phase_of_a_deferred_gated_recorded_heal_tells_ctrl_c_what_it_leaves(
+    harness: Harness,
+) -> None:
+    """The CLI's Ctrl-C message says what the stack is left with from the last phase reached
+    (drift_healer_cli.errors): every phase such a heal goes through must be one it knows."""
+    alarm(harness, "checkout-5xx", "OK")
+    harness.sandbox.client("s3").create_bucket(Bucket="records")
+    harness.sandbox.client("ssm").put_parameter(
+        Name="/drift-healer/policy",
+        Value=policy(Windows=NIGHTS, Health=HEALTH),
+        Type="String",
+    )
+    run = ready_then_heal(
+        harness,
+        "",
+        change_policy_parameter="/drift-healer/policy",
+        change_record_bucket="records",
+        history_bucket="records",
+    )
+    assert run.outcome == "HEALED" and run.result["Policy"]["Deferrals"]
+    names = [phase.name for phase in run.local.phases]
+    assert [name for name in names if not name.startswith(cli_errors.KNOWN)] == []
+    assert {"change window 1", "bake time", "write change record"} <= set(names)
