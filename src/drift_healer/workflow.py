@@ -262,7 +262,7 @@ class Heal:
         settings = self.settings
         if not (settings.change_policy or settings.change_policy_parameter):
             return
-        source = settings.change_policy_parameter or "CHANGE_POLICY"
+        source = "CHANGE_POLICY" if settings.change_policy else settings.change_policy_parameter
         text = settings.change_policy or self.durable.step(
             "read change policy",
             lambda: parameters.read(aws.ssm(settings.aws_max_attempts), source),

@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 
 from drift_healer.models import HealRequest, parse_request
+from drift_healer.policy import change_policy as policy
+from drift_healer.settings import Settings
 from drift_healer_cli.errors import CREDENTIALS_TODO, REGION_TODO, CliError, Exit
 
 
@@ -37,6 +39,21 @@ def request(args: argparse.Namespace) -> dict[str, Any]:
             "drop --profile, or drop --sandbox to heal a stack in your account",
         )
     return event
+
+
+def change_policy(settings: Settings) -> None:
+    """An inline CHANGE_POLICY is a setting like any other: invalid, it is refused before a heal
+    starts (one in an SSM parameter is read, and judged, by the heal)."""
+    if not settings.change_policy:
+        return
+    try:
+        policy.load(settings.change_policy, "CHANGE_POLICY")
+    except policy.PolicyInvalid as invalid:
+        raise CliError(
+            Exit.SETUP,
+            f"the environment variable CHANGE_POLICY is invalid: {invalid}",
+            "fix or unset CHANGE_POLICY",
+        ) from None
 
 
 def aws_setup(args: argparse.Namespace) -> None:

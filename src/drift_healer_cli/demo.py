@@ -238,7 +238,12 @@ def _change_window(sandbox: Sandbox, topic: str, event: dict[str, Any], clock: V
         "   $ aws ssm put-parameter --name /drift-healer/change-policy --type String "
         f"--value '{document}'"
     )
-    print("   $ sam deploy --parameter-overrides ChangePolicyParameter=/drift-healer/change-policy")
+    # sam deploy keeps the parameters it is not given: ApprovalFor=all from section 10 would
+    # still ask a person, and this section's healer does not
+    print(
+        "   $ sam deploy --parameter-overrides ChangePolicyParameter=/drift-healer/change-policy "
+        "ApprovalFor=none"
+    )
     sandbox.client("ssm").put_parameter(
         Name="/checkout/demo/new-payment-flow", Value="on", Type="String", Overwrite=True
     )
@@ -254,7 +259,6 @@ def _change_window(sandbox: Sandbox, topic: str, event: dict[str, Any], clock: V
             day += timedelta(days=1)
         afternoon = datetime(day.year, day.month, day.day, 14, 0, tzinfo=berlin)
         runner.skip_to(afternoon)
-        clock.hand_to(runner)
         print(
             f"   The feature flag drifts again; the schedule fires at {afternoon:%A %H:%M} Berlin:"
         )

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     # Locally as in Lambda: only stacks tagged drift-healer are healed (unless OPT_IN_TAG_KEY
     # says otherwise), and the tag's mode caps the heal.
     settings = Settings()
+    checks.change_policy(settings)
     if "OPT_IN_TAG_KEY" not in os.environ:
         settings = settings.model_copy(update={"opt_in_tag_key": TAG})
     event, decide, how = _how_far(args, event)

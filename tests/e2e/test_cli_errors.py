@@ -5,6 +5,7 @@ what the test gives it (and no instance metadata: nothing may reach the network)
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import selectors
@@ -100,6 +101,26 @@ def test_an_invalid_environment_variable_is_named(env: dict[str, str]) -> None:
         3,
         "the environment variable MAX_WAIT_SECONDS is invalid",
         "fix or unset MAX_WAIT_SECONDS",
+    )
+
+
+FUNDAY = {"Days": ["Funday"], "Start": "22:00", "End": "06:00", "TimeZone": "UTC"}
+
+
+def test_an_invalid_change_policy_is_refused_before_a_heal_starts(env: dict[str, str]) -> None:
+    """Inline, it is a setting: checked first, exit 3, the line and the fix named."""
+    assert_fails(
+        drift_healer(
+            {**env, "CHANGE_POLICY": json.dumps({"Windows": {"nights": FUNDAY}})},
+            "heal",
+            "app",
+            "--region",
+            "us-east-1",
+        ),
+        3,
+        "the environment variable CHANGE_POLICY is invalid: CHANGE_POLICY, line 1: "
+        'Windows.nights.Days[0]: "Funday" is not a day name',
+        "fix or unset CHANGE_POLICY",
     )
 
 

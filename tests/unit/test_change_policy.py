@@ -208,6 +208,13 @@ def test_bad_day_name() -> None:
     assert '"Tues" is not a day name; did you mean Tue?' in message
 
 
+def test_a_list_of_only_bad_days_is_one_problem_not_two() -> None:
+    """Pydantic also finds the list empty once its only item is refused: the item says why."""
+    line, path, message = only(json.dumps({"Windows": {"nights": dict(WINDOW, Days=["Funday"])}}))
+    assert (line, path) == (1, "Windows.nights.Days[0]")
+    assert '"Funday" is not a day name' in message
+
+
 def test_days_are_named_once_and_at_least_one() -> None:
     twice = dict(WINDOW, Days=["Mon", "Tue", "Mon"])
     _, path, message = only(json.dumps({"Windows": {"w": twice}}))

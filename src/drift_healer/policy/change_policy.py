@@ -478,7 +478,10 @@ def load(text: str, source: str) -> ChangePolicy:
     try:
         policy = ChangePolicy.model_validate(data, by_alias=True, by_name=False)
     except ValidationError as error:
-        for detail in error.errors(include_url=False):
+        details = error.errors(include_url=False)
+        for detail in details:
+            if detail["type"] == "too_short" and _holds_another(detail["loc"], details):
+                continue  # a list short only of an item refused: the item says why
             problems += [
                 (where.line(loc), f"{_path(loc)}: {why}") for loc, why in _problems(detail)
             ]
@@ -566,6 +569,11 @@ _WHAT = {
     "too_short": "must not be empty",
 }
 _ROOT_EXAMPLE = {"Tiers": {"standard": {"Approval": "high"}}, "DefaultTier": "standard"}
+
+
+def _holds_another(loc: Loc, details: list[ErrorDetails]) -> bool:
+    """Another problem lies inside ``loc`` (an item of the list there, say)."""
+    return any(len(d["loc"]) > len(loc) and d["loc"][: len(loc)] == loc for d in details)
 
 
 def _problems(error: ErrorDetails) -> list[tuple[Loc, str]]:
