@@ -219,11 +219,11 @@ reconcile: ## sync the schedules with the tagged stacks now (AWS CLI v2; DRY_RUN
 	@$(call lambda-invoke,$(if $(DRY_RUN),{"DryRun": true},{}),$(FUNCTION)-reconciler,--cli-read-timeout 0)
 
 # The log group of a function is its LoggingConfig's (the template's HealerLogs, ReconcilerLogs).
-LOGS_FUNCTION = $(FUNCTION)$(if $(filter ReconcilerFunction,$(NAME)),-reconciler)
-LOGS_USAGE    = usage: make logs [NAME=HealerFunction|ReconcilerFunction] [SINCE=10m|2h|1d]
+LOGS_FUNCTION = $(FUNCTION)$(if $(filter ReconcilerFunction,$(NAME)),-reconciler)$(if $(filter ReviewFunction,$(NAME)),-review)
+LOGS_USAGE    = usage: make logs [NAME=HealerFunction|ReconcilerFunction|ReviewFunction] [SINCE=10m|2h|1d]
 
-logs: ## follow the healer's logs (AWS CLI v2; NAME=ReconcilerFunction: the reconciler's; SINCE=10m)
-	@$(if $(filter HealerFunction ReconcilerFunction,$(NAME)),,$(error $(LOGS_USAGE)))
+logs: ## follow the healer's logs (AWS CLI v2; NAME=ReconcilerFunction or ReviewFunction: theirs; SINCE=10m)
+	@$(if $(filter HealerFunction ReconcilerFunction ReviewFunction,$(NAME)),,$(error $(LOGS_USAGE)))
 	@$(aws-cli-v2)
 	group=$$(aws lambda get-function-configuration --function-name $(LOGS_FUNCTION) \
 		--query LoggingConfig.LogGroup --output text) && \

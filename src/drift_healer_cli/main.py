@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
         answer.add_argument("--profile", help="AWS profile to use")
         answer.add_argument(
             "--endpoint-url",
-            help="the Lambda API to call (a local run prints its own); default: AWS",
+            help="the Lambda API to call (a local runner's, LocalRunner.serve); default: AWS",
         )
     return parser
 

@@ -125,6 +125,29 @@ def test_an_invalid_change_policy_is_refused_before_a_heal_starts(env: dict[str,
 
 
 # --------------------------------------------------------------------------- usage
+EXECUTION = "arn:aws:lambda:eu-west-1:123456789012:function:drift-healer:live/durable-execution/x/y"
+
+
+def test_approve_refuses_what_is_not_an_execution_arn_before_calling_aws(
+    env: dict[str, str],
+) -> None:
+    assert_fails(
+        drift_healer(env, "approve", "notanarn"),
+        2,
+        "'notanarn' is not a durable execution's ARN",
+        "copy it from the approval email",
+    )
+
+
+def test_approve_refuses_an_endpoint_that_is_not_a_url(env: dict[str, str]) -> None:
+    assert_fails(
+        drift_healer(env, "reject", EXECUTION, "--endpoint-url", "notaurl"),
+        2,
+        "--endpoint-url: Invalid endpoint: notaurl",
+        "pass a URL such as http://127.0.0.1:5000",
+    )
+
+
 @pytest.mark.parametrize("sandbox", [[], ["--sandbox"]], ids=["aws", "sandbox"])
 def test_an_invalid_stack_name_is_refused_before_anything_starts(
     env: dict[str, str], sandbox: list[str]
