@@ -62,7 +62,8 @@ class Request:
     @classmethod
     def of(cls, event: Mapping[str, Any]) -> Request:
         """ValueError for a request that is not one the page sends (too big, not a form)."""
-        method = str(event.get("requestContext", {}).get("http", {}).get("method", "GET")).upper()
+        http = (event.get("requestContext") or {}).get("http") or {}
+        method = str(http.get("method", "GET")).upper()
         query = event.get("queryStringParameters") or {}
         form: dict[str, str] = {}
         if method == "POST":
@@ -78,7 +79,6 @@ class Request:
             parsed = parse_qs(body, keep_blank_values=True, max_num_fields=20)
             form = {key: values[0].strip() for key, values in parsed.items() if values}
         token = form.get("t") or str(query.get("t", ""))
-        http = event.get("requestContext", {}).get("http", {})
         return cls(
             method=method,
             token=token,
