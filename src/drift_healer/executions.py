@@ -22,32 +22,40 @@ _SERDES: ExtendedTypeSerDes[Any] = ExtendedTypeSerDes()  # type: ignore[no-untyp
 def pending_approval(client: Any, execution: str) -> str | None:
     """The id of the approval callback the execution waits for now; None when it waits for none
     (answered, timed out, or not asked yet). ClientError when the execution cannot be read."""
+    return _pending(_history(client, execution, data=False))[0]
+
+
+def pending_review(client: Any, execution: str) -> tuple[str | None, dict[str, Any] | None]:
+    """``pending_approval``, and what it was asked for (the REVIEW_STEP's result:
+    records.Review; None when the history does not hold it whole: not recorded yet, or cut by
+    the service), in one reading of the history."""
+    return _pending(_history(client, execution, data=True))
+
+
+def _pending(events: Iterator[dict[str, Any]]) -> tuple[str | None, dict[str, Any] | None]:
     started: dict[str, str] = {}
     ended: set[str] = set()
-    for event in _history(client, execution, data=False):
+    review: dict[str, Any] | None = None
+    for event in events:
         kind = event.get("EventType")
         if kind == "CallbackStarted" and event.get("Name") == APPROVAL:
             started[event["Id"]] = event["CallbackStartedDetails"]["CallbackId"]
         elif kind in _ENDED:
             ended.add(event.get("Id", ""))
+        elif kind == "StepSucceeded" and event.get("Name") == REVIEW_STEP:
+            review = _review(event.get("StepSucceededDetails", {}).get("Result", {}))
     waiting = [callback for op, callback in started.items() if op not in ended]
-    return waiting[-1] if waiting else None
+    return (waiting[-1] if waiting else None), review
 
 
-def review_of(client: Any, execution: str) -> dict[str, Any] | None:
-    """What the pending approval was asked for (the REVIEW_STEP's result: records.Review), or
-    None when the history does not hold it whole (not recorded yet, or cut by the service)."""
-    for event in _history(client, execution, data=True):
-        if event.get("EventType") == "StepSucceeded" and event.get("Name") == REVIEW_STEP:
-            result = event.get("StepSucceededDetails", {}).get("Result", {})
-            if result.get("Truncated") or not result.get("Payload"):
-                return None
-            try:
-                review = _SERDES.deserialize(result["Payload"])
-            except Exception:  # not the SDK's envelope: not a record this module can read
-                return None
-            return review if isinstance(review, dict) else None
-    return None
+def _review(result: dict[str, Any]) -> dict[str, Any] | None:
+    if result.get("Truncated") or not result.get("Payload"):
+        return None
+    try:
+        review = _SERDES.deserialize(result["Payload"])
+    except Exception:  # not the SDK's envelope: not a record this module can read
+        return None
+    return review if isinstance(review, dict) else None
 
 
 def answer(client: Any, callback_id: str, approve: bool, document: dict[str, str]) -> None:

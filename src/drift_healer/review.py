@@ -145,14 +145,13 @@ def _answer(request: Request, settings: Settings, now: datetime) -> tuple[int, s
         )
     client = aws.durable_executions(executions.region_of(link.execution), settings.aws_max_attempts)
     try:
-        pending = executions.pending_approval(client, link.execution)
+        pending, review = executions.pending_review(client, link.execution)
     except ClientError as error:
         if aws.error_code(error) != "ResourceNotFoundException":
             raise
-        pending = None
+        pending, review = None, None
     if pending != link.callback_id:
         return 409, _already_answered()
-    review = executions.review_of(client, link.execution)
     if review is None:
         return 502, review_page.refused(
             "The review could not be loaded",
