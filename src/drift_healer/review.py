@@ -102,6 +102,16 @@ def handle(event: Mapping[str, Any], settings: Settings, now: datetime) -> dict[
         return _page(405, review_page.refused("Not allowed", "Open the link from the email."))
     try:
         status, html = _answer(request, settings, now)
+    except links.KeyTooShort as error:
+        logger.error("the review secret cannot sign links", extra={"error": str(error)})
+        status, html = (
+            503,
+            review_page.refused(
+                "Review links are not set up right",
+                "The deployment's review secret is too short. Nothing was changed; answer with "
+                "the commands in the approval email.",
+            ),
+        )
     except (ClientError, BotoCoreError) as error:
         logger.error("AWS refused or failed a call", extra={"error": str(error)})
         status, html = (

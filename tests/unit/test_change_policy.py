@@ -208,6 +208,33 @@ def test_bad_day_name() -> None:
     assert '"Tues" is not a day name; did you mean Tue?' in message
 
 
+@pytest.mark.parametrize(
+    ("freeze", "path"),
+    [
+        ({"From": "0001-01-01", "To": "2030-01-01"}, "Freezes[0].From"),
+        ({"From": "2030-01-01", "To": "9999-12-31T20:00"}, "Freezes[0].To"),
+    ],
+)
+def test_a_date_near_the_ends_of_time_is_out_of_range_not_a_crash(
+    freeze: dict[str, str], path: str
+) -> None:
+    """ "Since forever" and "until further notice" overflow a time zone's offset: a line that
+    names the range, not an OverflowError."""
+    document = {"Freezes": [{"Name": "f", "TimeZone": "America/Los_Angeles", **freeze}]}
+    _, found, message = only(json.dumps(document))
+    assert found == path and "is out of range; use a year from 1971 to 9998" in message
+
+
+def test_a_number_too_long_to_read_is_a_policy_error() -> None:
+    with pytest.raises(change_policy.PolicyInvalid, match="a change policy's numbers are small"):
+        change_policy.load('{"Health": {"BakeMinutes": ' + "9" * 5000 + "}}", "p")
+
+
+def test_the_time_zone_hint_never_suggests_localtime() -> None:
+    _, _, message = only(json.dumps({"Windows": {"n": dict(WINDOW, TimeZone="local time")}}))
+    assert "localtime" not in message and "IANA name" in message
+
+
 def test_a_list_of_only_bad_days_is_one_problem_not_two() -> None:
     """Pydantic also finds the list empty once its only item is refused: the item says why."""
     line, path, message = only(json.dumps({"Windows": {"nights": dict(WINDOW, Days=["Funday"])}}))

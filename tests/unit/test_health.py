@@ -36,3 +36,14 @@ def test_an_alarm_left_out_of_what_was_shown_before_was_ok() -> None:
     before = health.shown(states)
     assert "prod-0199" not in before
     assert health.regressions(before, {**states, "prod-0199": "ALARM"}) == ["prod-0199 (ALARM)"]
+
+
+def test_allowing_missing_data_never_lets_an_alarm_through() -> None:
+    states = {"a": "ALARM", "b": "INSUFFICIENT_DATA", "c": "OK"}
+    assert health.blocking(states, "allow") == ["a (ALARM)"]
+    assert health.blocking(states, "block") == ["a (ALARM)", "b (INSUFFICIENT_DATA)"]
+
+
+def test_a_stacks_alarm_tag_may_be_written_with_spaces() -> None:
+    tags = {"drift-healer:alarms": " orders-lag , checkout-5xx ,"}
+    assert health.watched(("checkout-5xx",), tags) == ("checkout-5xx", "orders-lag")

@@ -79,3 +79,19 @@ def test_a_signed_payload_that_is_not_a_link_is_refused(payload: bytes) -> None:
     token = f"{links.VERSION}.{body}.{links._b64(links._mac(SECRET, body))}"
     with pytest.raises(LinkRefused):
         links.verify(SECRET, token, NOW)
+
+
+def test_a_token_cut_short_anywhere_is_refused_as_forged() -> None:
+    """A prefix of a signature must not pass for it (a one-character signature would verify
+    one time in 64)."""
+    token = links.sign(SECRET, LINK)
+    for end in range(len(token)):
+        with pytest.raises(LinkRefused) as refused:
+            links.verify(SECRET, token[:end], NOW)
+        assert refused.value.why == "forged", end
+
+
+def test_a_secret_too_short_to_sign_with_is_a_fault_of_its_own() -> None:
+    """Not a link's fault: the review page tells the reviewer the deployment is not set up."""
+    with pytest.raises(links.KeyTooShort, match="generate a longer one"):
+        links.sign("short", LINK)

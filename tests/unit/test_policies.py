@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,9 @@ import pytest
 
 from drift_healer import aws
 from drift_healer.errors import InvalidRequest
-from drift_healer.models import HealRequest, Risk
-from drift_healer.policy import naming, polling, preflight
+from drift_healer.models import ChangeSetInfo, HealRequest, HealResult, Outcome, Risk
+from drift_healer.policy import decisions, naming, polling, preflight
+from drift_healer.policy import record as change_record
 from drift_healer.policy.decisions import decide
 from drift_healer.settings import Settings
 
@@ -163,3 +165,78 @@ def test_the_healers_s3_gives_up_on_a_silent_connection_in_seconds(
         assert aws.sns(3).meta.config.read_timeout == 60
     finally:
         aws.reset()
+
+
+@pytest.mark.parametrize(
+    ("deployment", "tier", "stricter"),
+    [
+        ("none", "never", "none"),
+        ("none", "high", "high"),
+        ("none", "always", "all"),
+        ("high", "never", "high"),
+        ("high", "high", "high"),
+        ("high", "always", "all"),
+        ("all", "never", "all"),
+        ("all", "high", "all"),
+        ("all", "always", "all"),
+    ],
+)
+def test_the_stricter_of_the_deployment_and_the_tier_asks(
+    deployment: str, tier: str, stricter: str
+) -> None:
+    assert decisions.stricter_approval(deployment, tier) == stricter
+
+
+def test_high_asks_for_what_the_heal_would_not_execute_alone() -> None:
+    """LOW risk after a full detection, nothing accepted: executed alone; anything else asks."""
+    heal = request()
+    assert not decisions.asks_a_person(heal, "high", Risk.LOW, None)
+    assert decisions.asks_a_person(heal, "high", Risk.HIGH, None)
+    assert decisions.asks_a_person(heal, "high", Risk.LOW, "Queue not checked")
+    assert decisions.asks_a_person(heal, "high", Risk.LOW, None, accepted="Flag Value")
+    assert decisions.asks_a_person(heal, "all", Risk.LOW, None)
+    assert not decisions.asks_a_person(heal, "none", Risk.HIGH, None)
+    assert decisions.asks_a_person(request(RequireApproval=True), "none", Risk.LOW, None)
+
+
+def test_accepted_drift_in_the_change_set_is_never_executed_unattended() -> None:
+    decided = decide(request(), Risk.LOW, [], accepted="Flag Value")
+    assert not decided.execute and "Flag Value" in decided.reason
+
+
+def result(outcome: Outcome, change_set: bool = False) -> HealResult:
+    info = (
+        ChangeSetInfo(id="arn:cs", name="drift-heal-1", url="https://console")
+        if change_set
+        else None
+    )
+    return HealResult(stack_name="app", outcome=outcome, reason="r", change_set=info)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "change_set", "recorded"),
+    [
+        (Outcome.HEALED, True, True),
+        (Outcome.CHANGE_SET_CREATED, True, True),
+        (Outcome.RESIDUAL_DRIFT, True, True),
+        (Outcome.REJECTED, True, True),
+        (Outcome.FAILED, True, True),
+        (Outcome.FAILED, False, False),
+        (Outcome.IN_SYNC, False, False),
+        (Outcome.DRIFT_REPORTED, False, False),
+        (Outcome.SKIPPED, False, False),
+        (Outcome.NOTHING_TO_REVERT, False, False),
+    ],
+)
+def test_a_change_record_is_left_by_what_changed_or_proposed_a_change(
+    outcome: Outcome, change_set: bool, recorded: bool
+) -> None:
+    assert change_record.wanted(result(outcome, change_set)) is recorded
+
+
+def test_a_change_records_key_is_by_stack_name_day_and_execution() -> None:
+    written = datetime(2030, 1, 2, 22, 5, tzinfo=UTC)
+    execution = "arn:aws:lambda:eu-west-1:123456789012:function:h:live/durable-execution/n/abc"
+    stack = "arn:aws:cloudformation:eu-west-1:123456789012:stack/app/0a1b"
+    assert change_record.key(stack, execution, written) == "change-records/app/2030/01/02/abc.json"
+    assert change_record.key("app", execution, written) == "change-records/app/2030/01/02/abc.json"

@@ -134,6 +134,7 @@ def test_a_document_may_know_only_some_phases_and_carry_more_fields() -> None:
         document(Phases=phases(Rollback=40)),
         document(Phases=phases(Detection="soon")),
         document(Phases={"Detection": {"FirstLook": 40}}),
+        document(Resources=10**400),
         document(FirstLook={"Detection": 40}, Phases=None),
     ],
 )
@@ -218,6 +219,7 @@ def test_an_execution_is_known_by_what_it_changes_not_the_values() -> None:
     assert timings.changed([change("B"), change("A")]) == tonight
     assert timings.changed([change("A")]) != tonight
     assert timings.changed([change("A"), change("B", replacement="True")]) != tonight
+    assert timings.changed([change("A", action="Remove"), change("B")]) != tonight
     assert timings.changed([]) != tonight
 
 
@@ -259,8 +261,9 @@ def test_the_next_night_looks_where_a_measured_operation_most_likely_ended() -> 
 
 def test_seen_at_the_stacks_own_first_look_the_next_night_probes_earlier_each_night() -> None:
     """It may have been done well before: look PROBE earlier, and more each night in a row."""
-    first = timings.next_night(Seen(100, 0, measured(100)))
-    assert first == measured(math.ceil(100 * timings.PROBE), streak=1)
+    first = timings.next_night(Seen(100, 0, measured(100)), "sha256:x")
+    assert first == measured(math.ceil(100 * timings.PROBE), streak=1, changes="sha256:x")
+    assert timings.PROBE == 0.95
     second = timings.next_night(Seen(95, 0, first))
     assert second == measured(math.ceil(95 * timings.PROBE**2), streak=2)
     # seen running again: measured, the streak ends
@@ -270,7 +273,17 @@ def test_seen_at_the_stacks_own_first_look_the_next_night_probes_earlier_each_ni
 def test_a_guess_is_not_probed() -> None:
     """A look that was the model's guess, seen done at once, stays a guess below it."""
     guess = Look(first_look=20, measured=False)
-    assert timings.next_night(Seen(20, 0, guess)) == Look(first_look=10, measured=False)
+    assert timings.next_night(Seen(20, 0, guess), "sha256:x") == Look(
+        first_look=10, measured=False, changes="sha256:x"
+    )
+
+
+def test_the_probe_stops_growing() -> None:
+    """After _LONGEST_STREAK nights in a row the step stays PROBE to that power."""
+    long = measured(1000, streak=50)
+    assert timings.next_night(Seen(1000, 0, long)) == measured(
+        math.ceil(1000 * timings.PROBE**8), streak=8
+    )
 
 
 @pytest.mark.parametrize("too_late", [1.5, 2.0, 4.0])
@@ -282,7 +295,7 @@ def test_a_night_far_slower_than_usual_is_forgotten_within_days(too_late: float)
     backoff = polling.Backoff(initial=1, rate=1.6, ceiling=120, max_wait=3600)
     look = measured(math.ceil(usual * too_late))  # what the slow night left
     nights = 0
-    while look.first_look > 1.2 * usual:
+    while look.first_look > 1.2 * usual and nights < 50:
         times = polling.poll_times(backoff, look.first_look, look.measured)
         took = next(t for t in times if t >= usual)
         before = max(t for t in times if t < usual) if took != look.first_look else 0

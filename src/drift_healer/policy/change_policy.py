@@ -24,7 +24,7 @@ import zoneinfo
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -139,11 +139,12 @@ def _local_datetime(value: object) -> datetime:
     """A local date-time, naive: its TimeZone says where (and is applied after validation)."""
     if isinstance(value, str) and _LOCAL.fullmatch(value):
         try:
-            return datetime.fromisoformat(value)  # a date alone is its 00:00
+            found = datetime.fromisoformat(value)  # a date alone is its 00:00
         except ValueError:
             raise ValueError(
                 f"{_shown(value)} is not a real date and time; check the month, day and hour"
             ) from None
+        return _in_range(found, value)
     raise ValueError(
         f"{_shown(value)} is not a local date-time; write it as YYYY-MM-DDTHH:MM, like "
         "2026-12-20T00:00, or as a date YYYY-MM-DD (meaning 00:00)"
@@ -153,12 +154,27 @@ def _local_datetime(value: object) -> datetime:
 def _day_date(value: object) -> date:
     if isinstance(value, str) and _DATE.fullmatch(value):
         try:
-            return date.fromisoformat(value)
+            found = date.fromisoformat(value)
         except ValueError:
             raise ValueError(
                 f"{_shown(value)} is not a real date; check the month and day"
             ) from None
+        return _in_range(found, value)
     raise ValueError(f"{_shown(value)} is not a date; write it as YYYY-MM-DD, like 2027-06-30")
+
+
+_D = TypeVar("_D", bound=date)
+#: Years a date may name: a time zone's offset or a day's arithmetic near year 1 or 9999
+#: overflows ("since forever", "until further notice" are the first and last of these).
+_YEARS = (1971, 9998)
+
+
+def _in_range(found: _D, value: str) -> _D:
+    if not _YEARS[0] <= found.year <= _YEARS[1]:
+        raise ValueError(
+            f"{_shown(value)} is out of range; use a year from {_YEARS[0]} to {_YEARS[1]}"
+        )
+    return found
 
 
 def _zone(value: str) -> str:
@@ -168,7 +184,7 @@ def _zone(value: str) -> str:
             raise ValueError(value)
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-        near = _near(value, sorted(zoneinfo.available_timezones()))
+        near = _near(value, sorted(zoneinfo.available_timezones() - {"localtime"}))
         hint = (
             f"did you mean {near}?"
             if near
@@ -464,6 +480,10 @@ def load(text: str, source: str) -> ChangePolicy:
         raise PolicyInvalid(
             f"{source}, line {error.lineno}: column {error.colno}: {error.msg}; fix the JSON "
             "(keys and strings in double quotes, no trailing commas, no comments)"
+        ) from None
+    except ValueError as error:  # e.g. a number of more digits than Python converts
+        raise PolicyInvalid(
+            f"{source}, line 1: the document: {error}; a change policy's numbers are small"
         ) from None
     except RecursionError:
         raise PolicyInvalid(

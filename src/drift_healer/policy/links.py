@@ -95,9 +95,13 @@ def verify(secret: str, token: str, now: datetime) -> Link:
     return link
 
 
+class KeyTooShort(ValueError):
+    """The deployment's secret is too short to sign with: a configuration fault, not a link's."""
+
+
 def _mac(secret: str, payload: str) -> bytes:
     if len(secret) < MIN_SECRET:
-        raise ValueError(
+        raise KeyTooShort(
             f"the review links' secret has {len(secret)} characters, fewer than {MIN_SECRET}: "
             "generate a longer one (the template's ReviewSecret does)"
         )

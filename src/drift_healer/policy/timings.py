@@ -72,7 +72,8 @@ class Timings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     version: Literal[1] = Field(alias="Version")
-    resources: int = Field(alias="Resources", ge=0)
+    #: At most a million (CloudFormation allows 500 a stack): a larger count is damage.
+    resources: int = Field(alias="Resources", ge=0, le=1_000_000)
     phases: dict[Phase, Look] = Field(alias="Phases")
     written: datetime = Field(alias="Written")
 
