@@ -3,6 +3,7 @@ expires; anything else is refused with a reason, never an untyped error."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,13 @@ from drift_healer.policy import links
 from drift_healer.policy.links import Link, LinkRefused
 
 SECRET = "k" * 64
+#: LINK signed with SECRET by version v1 (test_the_token_format_is_fixed_...).
+GOLDEN = (
+    "v1.eyJjIjoiZXlKaklqb2lZMkZzYkdKaFkyc2lmUT09IiwiZSI6ImFybjphd3M6bGFtYmRhOmV1LXdlc3QtMToxMjM0"
+    "NTY3ODkwMTI6ZnVuY3Rpb246ZHJpZnQtaGVhbGVyOiRMQVRFU1QvZHVyYWJsZS1leGVjdXRpb24vbmlnaHRseS8wYjdl"
+    "IiwiZiI6InNoYTI1NjowMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZiIsIngiOjE3OTY0NjEyMDB9."
+    "fJP_yuudVQ0JF2roMTQ4JUpL6OidXVZ39sN8SdYaiaw"
+)
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 LINK = Link(
     execution="arn:aws:lambda:eu-west-1:123456789012:function:drift-healer:$LATEST/"
@@ -95,3 +103,35 @@ def test_a_secret_too_short_to_sign_with_is_a_fault_of_its_own() -> None:
     """Not a link's fault: the review page tells the reviewer the deployment is not set up."""
     with pytest.raises(links.KeyTooShort, match="generate a longer one"):
         links.sign("short", LINK)
+
+
+def test_the_token_format_is_fixed_for_the_links_already_sent() -> None:
+    """Links live for days in inboxes: a change to how they are signed (the context string,
+    the fields, their spelling) must be a new VERSION, not a silent break. A known answer."""
+    assert links.sign(SECRET, LINK) == GOLDEN
+
+
+def signed(fields: object) -> str:
+    """A token this secret signed over any JSON body: signed, yet not one the healer sends."""
+    payload = links._b64(json.dumps(fields).encode())
+    return f"{links.VERSION}.{payload}.{links._b64(links._mac(SECRET, payload))}"
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        [],
+        "text",
+        {"e": "a", "c": "b", "f": "c"},
+        {"e": "a", "c": "b", "f": "c", "x": 1e400},
+        {"e": "a", "c": "b", "f": "c", "x": "soon"},
+        {"e": "", "c": "b", "f": "c", "x": 2_000_000_000},
+        {"e": 1, "c": "b", "f": "c", "x": 2_000_000_000},
+        {"e": "a", "c": "b", "f": "c", "x": 10**30},
+    ],
+)
+def test_a_signed_body_that_is_not_a_link_is_refused_as_forged(fields: object) -> None:
+    with pytest.raises(LinkRefused) as refused:
+        links.verify(SECRET, signed(fields), NOW)
+    assert refused.value.why == "forged"

@@ -37,6 +37,14 @@ class Freeze:
 NIGHTS = {"weeknights": Window((0, 1, 2, 3, 4), time(22), time(6), "Europe/Berlin")}
 
 
+def open_now(chosen: dict[str, Window], now: datetime) -> Opening | None:
+    """The opening of ``chosen`` that ``now`` falls in (None: outside all of them)."""
+    for opening in windows.openings(chosen, now, now + timedelta(seconds=1)):
+        if opening.opens <= now < opening.closes:
+            return opening
+    return None
+
+
 def berlin(*args: int) -> datetime:
     return datetime(*args, tzinfo=BERLIN)  # type: ignore[misc]
 
@@ -143,8 +151,39 @@ def test_the_answer_is_inside_an_opening_and_never_early(
     assert now <= allowed.at < horizon
     assert allowed.opening is not None
     assert allowed.opening.opens <= allowed.at < allowed.opening.closes
-    assert windows.open_now(window, allowed.at) is not None
+    assert open_now(window, allowed.at) is not None
     if allowed.at > now:  # nothing was open between now and then
-        assert windows.open_now(window, now) is None or (
-            windows.open_now(window, now).closes - now < windows.MIN_OPEN  # type: ignore[union-attr]
+        assert open_now(window, now) is None or (
+            open_now(window, now).closes - now < windows.MIN_OPEN  # type: ignore[union-attr]
         )
+
+
+def test_exactly_a_minute_left_runs_now_and_less_waits() -> None:
+    """MIN_OPEN is the boundary: 60 s left of the opening is enough, 59 s is not."""
+    minute = berlin(2026, 12, 3, 5, 59)
+    assert when_allowed(NIGHTS, [], False, minute, minute + timedelta(days=2)).at == minute
+    less = minute + timedelta(seconds=1)
+    assert when_allowed(NIGHTS, [], False, less, less + timedelta(days=2)).at == berlin(
+        2026, 12, 3, 22
+    )
+
+
+def test_a_freeze_is_named_only_when_it_held_the_heal_back() -> None:
+    """A freeze over the start of the opening that is used is named; one that ended before now,
+    or begins after the answer, is not."""
+    now = berlin(2026, 12, 2, 14, 0)
+    early = Freeze("early", berlin(2026, 12, 2, 21), berlin(2026, 12, 2, 23), True)
+    past = Freeze("past", berlin(2026, 11, 1), berlin(2026, 11, 2), True)
+    later = Freeze("later", berlin(2026, 12, 3, 3), berlin(2026, 12, 3, 4), True)
+    allowed = when_allowed(NIGHTS, [early, past, later], False, now, now + timedelta(days=7))
+    assert allowed.at == berlin(2026, 12, 2, 23)
+    assert allowed.freezes == ("early",)
+
+
+def test_a_freeze_past_the_horizon_gives_no_answer_with_or_without_windows() -> None:
+    now = berlin(2026, 12, 2, 14, 0)
+    horizon = now + timedelta(days=3)
+    freeze = Freeze("year", berlin(2026, 12, 1), berlin(2027, 1, 1), True)
+    for chosen in (NIGHTS, {}):
+        allowed = when_allowed(chosen, [freeze], False, now, horizon)
+        assert allowed.at is None and allowed.freezes == ("year",), chosen

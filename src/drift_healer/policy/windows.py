@@ -134,14 +134,6 @@ def _holding(
     )
 
 
-def open_now(windows: Mapping[str, Weekly], now: datetime) -> Opening | None:
-    """The opening of ``windows`` that ``now`` falls in (None: outside all of them)."""
-    for opening in openings(windows, now, now + timedelta(seconds=1)):
-        if opening.opens <= now < opening.closes:
-            return opening
-    return None
-
-
 def _minus(
     start: datetime, end: datetime, freezes: Iterable[Frozen]
 ) -> list[tuple[datetime, datetime]]:
