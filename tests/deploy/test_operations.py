@@ -203,7 +203,10 @@ def test_no_aws_cli_is_refused_in_one_line(shell: Shell, usage: tuple[str, ...])
         (("invoke",), "usage: make invoke STACK=<stack name or ARN> [MODE=propose|heal|dry-run]"),
         (("invoke", "STACK=app", "MODE=execute"), "MODE=execute is not a mode"),
         (("history",), "usage: make history EXECUTION=<durable execution ARN"),
-        (("logs", "NAME=Healer"), "usage: make logs [NAME=HealerFunction|ReconcilerFunction]"),
+        (
+            ("logs", "NAME=Healer"),
+            "usage: make logs [NAME=HealerFunction|ReconcilerFunction|ReviewFunction]",
+        ),
     ],
 )
 def test_a_wrong_command_line_says_the_usage_and_calls_nothing(
@@ -314,6 +317,7 @@ def test_executions_history_and_logs(shell: Shell) -> None:
     for arguments, function in (
         ([], "drift-healer"),
         (["NAME=ReconcilerFunction"], "drift-healer-reconciler"),
+        (["NAME=ReviewFunction"], "drift-healer-review"),
     ):
         logs = shell.make("logs", *arguments, "SINCE=2h")
         assert logs.returncode == 0, logs
