@@ -275,10 +275,14 @@ class Reviewed:
             function_url_event("GET", target), self.settings, now or datetime.now(UTC)
         )
 
-    def post(self, **form: str) -> dict[str, Any]:
+    def post(
+        self, now: datetime | None = None, omit: tuple[str, ...] = (), **form: str
+    ) -> dict[str, Any]:
+        """POST the form (a browser leaves an unticked box out: ``omit``)."""
         fields = {"t": self.token, "confirm": "yes", "name": "Ana Ops", **form}
+        fields = {key: value for key, value in fields.items() if key not in omit}
         event = function_url_event("POST", "/", urlencode(fields))
-        return review.handle(event, self.settings, datetime.now(UTC))
+        return review.handle(event, self.settings, now or datetime.now(UTC))
 
     def still_waiting(self) -> bool:
         status = self.runner._runner._executor.get_execution(self.arn)

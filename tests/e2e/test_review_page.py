@@ -39,7 +39,9 @@ def test_opening_the_link_shows_the_plan_and_changes_nothing(reviewed: Reviewed)
     assert 'method="post"' in html and "required" in html
     assert page["headers"]["Cache-Control"] == "no-store"
     assert page["headers"]["Referrer-Policy"] == "no-referrer"
-    assert "script-src" not in page["headers"]["Content-Security-Policy"]  # none allowed
+    policy = page["headers"]["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
+    assert "script-src" not in policy  # none allowed
     assert "<script" not in html
     assert reviewed.still_waiting()
 
@@ -136,3 +138,23 @@ def test_an_unreadable_secret_sends_the_request_without_a_link(harness: Harness)
     runner.answer(callback_id, True, {"Approver": "ana"})
     run = runner.finish(arn)
     assert run.result is not None and run.result["Outcome"] == "HEALED"
+
+
+def test_an_unticked_box_is_left_out_of_the_form_and_refused(reviewed: Reviewed) -> None:
+    """A browser sends no field for an unticked box (the tests above send an empty one)."""
+    page = reviewed.post(omit=("confirm",), decision="approve")
+    assert page["statusCode"] == 400 and "Tick the box" in page["body"]
+    assert reviewed.still_waiting()
+
+
+def test_what_was_typed_is_shown_back_escaped(reviewed: Reviewed) -> None:
+    page = reviewed.post(confirm="", name='"><i>y', decision="approve")
+    assert page["statusCode"] == 400
+    assert "&quot;&gt;&lt;i&gt;y" in page["body"] and '"><i>y' not in page["body"]
+
+
+def test_an_expired_link_answers_nothing_by_post_either(reviewed: Reviewed) -> None:
+    later = datetime.now(UTC) + timedelta(days=30)
+    page = reviewed.post(now=later, decision="approve")
+    assert page["statusCode"] == 410 and "expired" in page["body"]
+    assert reviewed.still_waiting()

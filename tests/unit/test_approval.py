@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -72,3 +73,12 @@ def test_the_answer_is_read_bounded_and_on_one_line(
     payload: Any, message: str, expected: dict[str, str]
 ) -> None:
     assert approval.decision(payload, message) == expected
+
+
+def test_a_secret_pasted_into_an_answer_is_masked() -> None:
+    """The answer goes into the result, the email and a change record kept for years."""
+    said = approval.decision(
+        {"Approver": "ana", "Ticket": "CHG-1", "Comment": "ok, key AKIAIOSFODNN7EXAMPLE"}
+    )
+    assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(said)
+    assert said["Comment"].startswith("ok, key ") and said["Ticket"] == "CHG-1"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..records import Change, Recheck, Review
+from ..redact import redact_text
 
 
 def fingerprint(changes: Sequence[Change]) -> str:
@@ -46,8 +47,10 @@ def unchanged(fingerprint: str, last_updated: str, now: Recheck, as_: str) -> st
 
 
 def decision(payload: Any, message: str = "") -> dict[str, str]:
-    """The approver's document, bounded: Approver, Ticket and Comment (a rejection's
-    ErrorMessage is its comment unless the document has one). Anything else is ignored."""
+    """The approver's document, bounded and redacted: Approver, Ticket and Comment (a
+    rejection's ErrorMessage is its comment unless the document has one). Anything else is
+    ignored. Whoever answers writes into the result, the email and a change record kept for
+    years: a secret pasted into a comment is masked like any other."""
     if isinstance(payload, (str, bytes)):
         try:
             payload = json.loads(payload or "{}")
@@ -58,7 +61,7 @@ def decision(payload: Any, message: str = "") -> dict[str, str]:
     if message and not payload.get("Comment"):
         payload = {**payload, "Comment": message}
     out = {
-        key: " ".join(str(payload[key]).split())[:256].strip()
+        key: redact_text(" ".join(str(payload[key]).split())[:256].strip())
         for key in ("Approver", "Ticket", "Comment")
         if payload.get(key) not in (None, "")
     }
