@@ -261,6 +261,11 @@ class Heal:
         be used fails the heal before anything is done, naming the line or the tag."""
         settings = self.settings
         if not (settings.change_policy or settings.change_policy_parameter):
+            # A stack's own health gate (its tag drift-healer:alarms) holds without a change
+            # policy, under the empty one (any time, nothing else): a safety tag silently
+            # ignored would be a trap. Its other tags need a document to name.
+            if health.watched((), stack["Tags"]):
+                self.adopt(change_policy.ChangePolicy(), {})
             return
         source = "CHANGE_POLICY" if settings.change_policy else settings.change_policy_parameter
         text = settings.change_policy or self.durable.step(
@@ -268,10 +273,14 @@ class Heal:
             lambda: parameters.read(aws.ssm(settings.aws_max_attempts), source),
         )
         try:
-            self.policy = change_policy.load(text, source)
-            self.rules = change_policy.rules_for(self.policy, stack["Tags"])
+            self.adopt(change_policy.load(text, source), stack["Tags"])
         except change_policy.PolicyInvalid as invalid:
             raise ChangePolicyInvalid(f"the change policy cannot be used: {invalid}") from None
+
+    def adopt(self, policy: change_policy.ChangePolicy, tags: dict[str, str]) -> None:
+        """Heal under ``policy`` and what it says of a stack with ``tags``."""
+        self.policy = policy
+        self.rules = change_policy.rules_for(policy, tags)
         self.found.policy = PolicyTrail(tier=self.rules.tier)
         # a deferral must end before the execution's timeout, counted from here
         self.began = self.durable.now("clock: began")
@@ -357,16 +366,16 @@ class Heal:
                 raise ValueError("not a timings document this version reads")
             return None if document is None else document.to_json()
 
-        return self.hint("read the stack's timings", read)
+        return self.hint("read the stack's timings", "this heal's", read)
 
-    def hint(self, doing: str, work: Callable[[], T]) -> T | None:
+    def hint(self, doing: str, whose: str, work: Callable[[], T]) -> T | None:
         """Do work for a hint no decision depends on (the stack's timings): an error of any
-        kind is logged, and the waits estimate from the stack's size."""
+        kind is logged, and ``whose`` waits estimate from the stack's size."""
         try:
             return work()
         except Exception as error:  # a hint: nothing depends on it
             self.durable.logger.warning(
-                f"could not {doing}; the waits estimate from the stack's size instead",
+                f"could not {doing}; {whose} waits estimate from the stack's size instead",
                 extra={"error": redact_text(f"{type(error).__name__}: {error}")},
             )
             return None
@@ -1086,7 +1095,7 @@ class Heal:
                     kept.to_json(),
                 )
 
-        self.hint("write the stack's timings", write)
+        self.hint("write the stack's timings", "the next heal's", write)
 
     def notify(self, result: HealResult) -> None:
         """Tell people how the heal ended."""
