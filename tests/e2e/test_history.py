@@ -1,17 +1,25 @@
 """A stack's timings kept from one heal to the next (HISTORY_BUCKET), end to end: a heal writes
 when each of its waits saw CloudFormation done; the stack's next heal looks there first and asks
 CloudFormation less; a document that cannot be read or used is ignored (the model's estimate, as
-on a first night), and a heal that ends at detection keeps what the last one knew of the rest."""
+on a first night), and a heal that ends at detection keeps what the last one knew of the rest.
+Night after night: a first look seen done at once is looked for a little earlier each night in
+a row (PROBE, its Streak), and the verifying detection does not undo what the heal's own
+detection taught; a first look that was only the model's guess is neither probed nor polled for
+as the stack's own time; a failed detection teaches nothing."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from drift_healer.policy import polling, timings
+from drift_healer.policy.timings import Look
+from drift_healer.settings import Settings
 from drift_sandbox import ACCOUNT_ID, Timing
 from tests.support import Harness
 
@@ -256,3 +264,213 @@ def test_a_stack_with_no_timings_yet_reads_as_none_without_a_warning(
     run = history.run({"StackName": "app"}, history_bucket="history")
     assert run.outcome == "HEALED"
     assert "timings" not in caplog.text
+
+
+#: How long the sandbox's CloudFormation takes on the stack (AS_MODELLED): 15 s a detection,
+#: 16.5 s a change set.
+DETECTION = AS_MODELLED.detection(RESOURCES).total_seconds()
+CHANGE_SET = AS_MODELLED.creation().total_seconds()
+#: The geometric schedule of the settings the harness runs with (Settings' defaults).
+_DEFAULTS = Settings()
+BACKOFF = polling.Backoff(
+    initial=_DEFAULTS.poll_initial_seconds,
+    rate=_DEFAULTS.poll_backoff_rate,
+    ceiling=_DEFAULTS.poll_max_seconds,
+    max_wait=_DEFAULTS.max_wait_seconds,
+)
+READ = (
+    "could not read the stack's timings; this heal's waits estimate from the stack's size instead"
+)
+WRITE = (
+    "could not write the stack's timings; the next heal's waits estimate from the stack's size "
+    "instead"
+)
+
+
+def document(phases: dict[timings.Phase, Look]) -> str:
+    """The stack's timings as its last heal would have written them."""
+    written = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    return timings.Timings(version=1, resources=RESOURCES, phases=phases, written=written).to_json()
+
+
+def asked(harness: Harness, action: str) -> int:
+    """How often CloudFormation was asked ``action`` so far (the sandbox counts every call)."""
+    return harness.sandbox.calls[("cloudformation", action)]
+
+
+def polls_until(seconds: float, schedule: tuple[int, ...]) -> int:
+    """The polls a wait that does not ask at once (its check at 0 s) makes on ``schedule``
+    until it sees an operation of ``seconds`` done."""
+    return next(n for n, at in enumerate(schedule) if at >= seconds)
+
+
+def test_a_guessed_first_look_is_neither_probed_nor_polled_for_as_the_stacks_own(
+    history: Harness,
+) -> None:
+    """Last night's first looks were only the model's guesses (Measured: false). The detection
+    is not done at its guess: its wait polls on the model's schedule from there (a tenth later
+    each time), not CLOSER as after a first look the stack measured, and learns the stack's own
+    time. The change set is done at its guess: it may have taken much less, so the next night
+    looks earlier again (LEAD), still a guess with no streak, not PROBE's little earlier."""
+    guess: dict[timings.Phase, int] = {"Detection": 10, "ChangeSet": 20}
+    assert guess["Detection"] < DETECTION and guess["ChangeSet"] >= CHANGE_SET
+    keep(
+        history,
+        document({phase: Look(first_look=look, measured=False) for phase, look in guess.items()}),
+    )
+    modelled = polling.poll_times(BACKOFF, guess["Detection"])
+    closer = polling.poll_times(BACKOFF, guess["Detection"], informed=True)
+    polls = polls_until(DETECTION, modelled)
+    assert polls != polls_until(DETECTION, closer)  # the count tells the schedules apart
+    before = asked(history, "DescribeStackDriftDetectionStatus")
+
+    run = history.run({"StackName": "app"}, history_bucket="history")
+
+    assert run.outcome == "HEALED"
+    assert expected(run, "detect drift: wait") == {
+        "FirstLook": guess["Detection"],
+        "Resources": RESOURCES,
+        "Informed": False,
+    }
+    seen, running = modelled[polls], modelled[polls - 1]
+    # the verifying detection looks when the first was seen done, and sees it done: one poll
+    assert expected(run, "verify: wait") == {
+        "FirstLook": seen,
+        "Resources": RESOURCES,
+        "Informed": True,
+    }
+    assert asked(history, "DescribeStackDriftDetectionStatus") - before == polls + 1
+    kept_now = kept(history)
+    assert kept_now is not None
+    assert kept_now["Phases"]["Detection"] == {
+        "FirstLook": math.ceil((running + seen) / 2),
+        "Measured": True,
+        "Streak": 0,
+        "Changes": None,
+    }
+    assert kept_now["Phases"]["ChangeSet"] == {
+        "FirstLook": math.ceil(polling.LEAD * guess["ChangeSet"]),
+        "Measured": False,
+        "Streak": 0,
+        "Changes": None,
+    }
+
+
+def test_nights_in_a_row_seen_done_at_once_look_earlier_each_night(history: Harness) -> None:
+    """Three nights in a row the detection and the change set are done at the first look the
+    stack's past gave: each night's look is the last one times PROBE to the power of the nights
+    in a row (Streak 1, 2, 3: detection 20 s -> 19, 18, 16; change set 25 s -> 24, 22, 19),
+    one poll each. The verifying detection is seen done at its first look too, but that look
+    came from this heal's detection (no streak): had it overwritten what the heal's detection
+    taught, the streak would start again at 1."""
+    durations = {"Detection": DETECTION, "ChangeSet": CHANGE_SET}
+    looks: dict[timings.Phase, int] = {"Detection": 20, "ChangeSet": 25}
+    keep(
+        history,
+        document({phase: Look(first_look=look, measured=True) for phase, look in looks.items()}),
+    )
+    for night in (1, 2, 3):
+        if night > 1:
+            history.drift(f"off on night {night}")
+        before = asked(history, "DescribeStackDriftDetectionStatus")
+
+        run = history.run({"StackName": "app"}, history_bucket="history")
+
+        assert run.outcome == "HEALED", night
+        informed = {"Resources": RESOURCES, "Informed": True}
+        for wait in ("detect drift: wait", "verify: wait"):
+            assert expected(run, wait) == {"FirstLook": looks["Detection"], **informed}, night
+        assert expected(run, "create change set: wait") == {
+            "FirstLook": looks["ChangeSet"],
+            **informed,
+        }, night
+        assert asked(history, "DescribeStackDriftDetectionStatus") - before == 2, night
+        kept_now = kept(history)
+        assert kept_now is not None
+        for phase, look in looks.items():
+            assert look >= durations[phase]  # the sandbox is done by then: seen at once
+            looks[phase] = math.ceil(look * timings.PROBE**night)
+            assert kept_now["Phases"][phase] == {
+                "FirstLook": looks[phase],
+                "Measured": True,
+                "Streak": night,
+                "Changes": None,
+            }, (night, phase)
+
+
+@pytest.mark.parametrize(
+    ("bucket", "text", "cause", "warnings"),
+    [
+        ("history", "not json", "ValueError: not a timings document", [READ]),
+        ("no-such-bucket", None, "NoSuchBucket", [READ, WRITE]),
+    ],
+    ids=["a damaged document", "no such bucket"],
+)
+def test_a_document_that_cannot_be_read_is_logged_once_and_the_heal_heals(
+    history: Harness,
+    caplog: pytest.LogCaptureFixture,
+    bucket: str,
+    text: str | None,
+    cause: str,
+    warnings: list[str],
+) -> None:
+    """One warning says the timings could not be read, and why (a bucket that does not exist
+    cannot be written either); the heal heals."""
+    if text is not None:
+        keep(history, text)
+    caplog.set_level(logging.WARNING, logger="drift-healer")
+
+    run = history.run({"StackName": "app"}, history_bucket=bucket)
+
+    assert run.outcome == "HEALED"
+    assert run.result["Reason"] == "1 resource reverted; verified in sync"
+    logged = [
+        record
+        for record in caplog.records
+        if record.name == "drift-healer" and "timings" in record.getMessage()
+    ]
+    assert [record.getMessage() for record in logged] == warnings
+    assert all(record.levelno == logging.WARNING for record in logged)
+    assert cause in str(getattr(logged[0], "error", ""))
+
+
+def test_a_failed_detection_teaches_nothing(history: Harness) -> None:
+    """A detection that ends DETECTION_FAILED (here partly: "Rate exceeded" after the drifted
+    resource) took as long as it took to fail, not to detect: the heal goes on (its change set
+    is left for review) and learns its change set, and the document keeps last night's
+    detection as it was, though the wait polled past its first look."""
+    last: dict[timings.Phase, Look] = {
+        "Detection": Look(first_look=2, measured=True, streak=3),
+        "ChangeSet": Look(first_look=14, measured=True),
+        "Execution": Look(first_look=33, measured=True, changes="sha256:x"),
+    }
+    keep(history, document(last))
+    history.sandbox.faults.fail_detection("app", "Rate exceeded", checked=1)
+    before = asked(history, "DescribeStackDriftDetectionStatus")
+
+    run = history.run({"StackName": "app"}, history_bucket="history")
+
+    assert run.outcome == "CHANGE_SET_CREATED"
+    assert "drift detection was partial" in run.result["Reason"]
+    assert expected(run, "detect drift: wait") == {
+        "FirstLook": 2,
+        "Resources": RESOURCES,
+        "Informed": True,
+    }
+    assert asked(history, "DescribeStackDriftDetectionStatus") - before > 1  # seen after polls
+    kept_now = kept(history)
+    assert kept_now is not None
+    assert kept_now["Written"] != json.loads(document(last))["Written"]  # written tonight ...
+    assert kept_now["Phases"]["Detection"] == {
+        "FirstLook": 2,
+        "Measured": True,
+        "Streak": 3,
+        "Changes": None,
+    }
+    assert kept_now["Phases"]["ChangeSet"]["FirstLook"] != 14  # ... with the change set learned
+    assert kept_now["Phases"]["Execution"] == {
+        "FirstLook": 33,
+        "Measured": True,
+        "Streak": 0,
+        "Changes": "sha256:x",
+    }
