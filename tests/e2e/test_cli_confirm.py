@@ -26,7 +26,9 @@ def environment(tmp_path: Path) -> dict[str, str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
         "AWS_EC2_METADATA_DISABLED": "true",
+        # the sandbox's CloudFormation takes seconds: poll each second, not on a growing backoff
         "POLL_INITIAL_SECONDS": "1",
+        "POLL_BACKOFF_RATE": "1",
         "PYTHONUNBUFFERED": "1",
     }
 
