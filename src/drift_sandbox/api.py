@@ -4,9 +4,10 @@ moto dispatches an action to the snake_case method of its response class, looked
 request, and serialises a returned ``ActionResult`` from the botocore output shape. Installing
 methods on ``CloudFormationResponse`` therefore works in-process (``mock_aws``) and in
 ``ThreadedMotoServer`` alike, and botocore parses every answer against the real service model.
-A gate in front of ``BaseResponse.call_action`` sees every request of any service: it counts
-calls (per account too), answers "Rate exceeded" when the account's rate limit for the action is
-spent (:mod:`.ratelimit`), notes the STS sessions assumed, and injects API faults. The fleet's
+A gate in front of ``BaseResponse.call_action``, and of S3's bucket and object handlers (S3 is
+dispatched apart), sees every request of any service: it counts calls (per account too), answers
+"Rate exceeded" when the account's rate limit for the action is spent (:mod:`.ratelimit`), notes
+the STS sessions assumed, and injects API faults. The fleet's
 APIs (the tagging API's GetResources, EventBridge Scheduler) have handlers of their own, installed
 the same way: :mod:`.tagging`, :mod:`.schedules`.
 """
@@ -16,14 +17,16 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast
+from urllib.parse import parse_qs, urlparse
 
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
+from moto.s3.responses import S3Response
 from moto.scheduler.responses import EventBridgeSchedulerResponse
 from moto.ssm.responses import SimpleSystemManagerResponse
 
@@ -79,7 +82,42 @@ def _call_action(self: BaseResponse) -> Any:
     sandbox = _active
     if sandbox is None:
         return _original(BaseResponse, "call_action")(self)
-    action, service = self._get_action(), str(self.service_name)
+    service, action = str(self.service_name), self._get_action()
+
+    def run() -> Any:
+        if (service, action) == ("sts", "AssumeRole") and not _ROLE_ARN.fullmatch(
+            self._get_param("RoleArn") or ""
+        ):
+            return _fault_response(
+                self,
+                ApiFault(
+                    service,
+                    action,
+                    "ValidationError",
+                    f"1 validation error detected: Value '{self._get_param('RoleArn')}' at "
+                    "'roleArn' failed to satisfy constraint: Member must be a valid role ARN",
+                    400,
+                    1,
+                ),
+            )
+        if service == "cloudformation":
+            sandbox.engine.settle()
+        response = _original(BaseResponse, "call_action")(self)
+        if (service, action) == ("sts", "AssumeRole") and int(response[0]) < 400:
+            # it ran (even if its response is lost below): the session exists
+            sandbox.sessions.append(
+                (self._get_param("RoleArn"), self._get_param("RoleSessionName"))
+            )
+        return response
+
+    return _gate(sandbox, self, service, action, run)
+
+
+def _gate(
+    sandbox: Host, self: BaseResponse, service: str, action: str, run: Callable[[], Any]
+) -> Any:
+    """Count the call, answer the account's rate limit or an injected fault instead of it, or
+    ``run`` it (and lose its response if a fault says so)."""
     sandbox.calls[(service, action)] += 1
     sandbox.calls_by_account[(str(self.current_account), service, action)] += 1
     if not sandbox.limits.admit(str(self.current_account), str(self.region), service, action):
@@ -88,29 +126,75 @@ def _call_action(self: BaseResponse) -> Any:
     if fault is not None:
         return _fault_response(self, fault)
     sandbox.faults.run_before(service, action)
-    if (service, action) == ("sts", "AssumeRole") and not _ROLE_ARN.fullmatch(
-        self._get_param("RoleArn") or ""
-    ):
-        return _fault_response(
-            self,
-            ApiFault(
-                service,
-                action,
-                "ValidationError",
-                f"1 validation error detected: Value '{self._get_param('RoleArn')}' at "
-                "'roleArn' failed to satisfy constraint: Member must be a valid role ARN",
-                400,
-                1,
-            ),
-        )
-    if service == "cloudformation":
-        sandbox.engine.settle()
-    response = _original(BaseResponse, "call_action")(self)
-    if (service, action) == ("sts", "AssumeRole") and int(response[0]) < 400:
-        # it ran (even if its response is lost below): the session exists
-        sandbox.sessions.append((self._get_param("RoleArn"), self._get_param("RoleSessionName")))
+    response = run()
     lost = sandbox.faults.take_api_fault(service, action, after=True)
     return response if lost is None else _fault_response(self, lost)
+
+
+# S3 answers outside call_action (its REST paths are dispatched by method and query): the same
+# gate in front of its bucket and object handlers, the action named as IAM and CloudTrail name it.
+_S3_OBJECT = {
+    "GET": "GetObject",
+    "PUT": "PutObject",
+    "HEAD": "HeadObject",
+    "DELETE": "DeleteObject",
+}
+_S3_BUCKET = {
+    "GET": "ListObjects",
+    "PUT": "CreateBucket",
+    "HEAD": "HeadBucket",
+    "DELETE": "DeleteBucket",
+}
+
+
+def s3_action(method: str, query: Mapping[str, Any], headers: Mapping[str, str], key: bool) -> str:
+    """The S3 action a request is: by its method and what its query asks (``versionId`` is
+    not a sub-resource). A sub-resource names itself (``GetObject?tagging``)."""
+    sub = sorted(
+        q
+        for q in query
+        if q
+        not in (
+            "versionId",
+            "list-type",
+            "prefix",
+            "delimiter",
+            "max-keys",
+            "continuation-token",
+            "start-after",
+            "encoding-type",
+            "fetch-owner",
+            "marker",
+        )
+    )
+    if key:
+        name = _S3_OBJECT.get(method, f"{method}Object")
+        if name == "PutObject" and "x-amz-copy-source" in {h.lower() for h in headers}:
+            name = "CopyObject"
+    elif method == "GET" and not sub:
+        version = query.get("list-type")
+        name = "ListObjectsV2" if version in ("2", ["2"]) else "ListObjects"
+    else:
+        name = _S3_BUCKET.get(method, f"{method}Bucket")
+    return f"{name}?{'&'.join(sub)}" if sub else name
+
+
+def _s3_key_response(self: S3Response, request: Any, full_url: str) -> Any:
+    return _s3_gate(self, request, full_url, True)
+
+
+def _s3_bucket_response(self: S3Response, request: Any, full_url: str) -> Any:
+    return _s3_gate(self, request, full_url, False)
+
+
+def _s3_gate(self: S3Response, request: Any, full_url: str, key: bool) -> Any:
+    handler = _original(S3Response, "_key_response" if key else "_bucket_response")
+    sandbox = _active
+    if sandbox is None:
+        return handler(self, request, full_url)
+    query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
+    action = s3_action(request.method, query, dict(request.headers), key)
+    return _gate(sandbox, self, "s3", action, lambda: handler(self, request, full_url))
 
 
 def _fault_response(self: BaseResponse, fault: ApiFault) -> Any:
@@ -347,6 +431,8 @@ def install(sandbox: Host) -> None:
     calendars.reset()
     targets: list[tuple[type, str, Callable[..., Any]]] = [
         (BaseResponse, "call_action", _call_action),
+        (S3Response, "_key_response", _s3_key_response),
+        (S3Response, "_bucket_response", _s3_bucket_response),
         *((CloudFormationResponse, name, fn) for name, fn in _HANDLERS.items()),
         (ResourceGroupsTaggingAPIResponse, "get_resources", _get_resources),
         (SimpleSystemManagerResponse, "get_calendar_state", _get_calendar_state),

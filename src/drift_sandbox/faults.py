@@ -15,18 +15,22 @@ from botocore.exceptions import EndpointConnectionError, NoCredentialsError
 
 #: How each service spells throttling and a transient server error, and with which HTTP status
 #: (each service's own error shapes in botocore's models; the Query-protocol services,
-#: CloudFormation, STS and SNS among them, answer ``Throttling`` and ``InternalFailure``). boto3's
-#: retry modes treat every one of these codes as throttling or transient. The JSON-protocol
-#: services listed here answer a missing permission ``AccessDeniedException``.
+#: CloudFormation, STS and SNS among them, answer ``Throttling`` and ``InternalFailure``; S3
+#: ``SlowDown``, HTTP 503, and ``InternalError``). boto3's retry modes treat every one of these
+#: codes as throttling or transient.
 _THROTTLING: dict[str, tuple[str, int]] = {
     "scheduler": ("ThrottlingException", 429),
     "resourcegroupstaggingapi": ("ThrottledException", 400),
+    "s3": ("SlowDown", 503),
 }
+#: The services whose missing permission is AccessDeniedException (the JSON-protocol ones).
+_ACCESS_DENIED_EXCEPTION = frozenset({"scheduler", "resourcegroupstaggingapi"})
 #: The IAM action prefix where it is not the service's name.
 _IAM_PREFIX = {"resourcegroupstaggingapi": "tag"}
 _SERVER_ERROR: dict[str, tuple[str, int]] = {
     "scheduler": ("InternalServerException", 500),
     "resourcegroupstaggingapi": ("InternalServiceException", 500),
+    "s3": ("InternalError", 500),
 }
 
 
@@ -116,7 +120,7 @@ class Faults:
             f"to perform: {permission} because no identity-based policy allows the "
             f"{permission} action"
         )
-        code = "AccessDeniedException" if service in _THROTTLING else "AccessDenied"
+        code = "AccessDeniedException" if service in _ACCESS_DENIED_EXCEPTION else "AccessDenied"
         return self.refuse(action, code, message, times, 403, service)
 
     def disconnect(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:

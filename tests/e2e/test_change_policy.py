@@ -475,10 +475,40 @@ def test_no_change_no_record_and_the_record_holds_no_values_when_hidden(
     "The change record cannot be written (no bucket, access denied)",
     "logged; the heal goes on, its result without ChangeRecord",
 )
-def test_a_record_that_cannot_be_written_does_not_stop_the_heal(harness: Harness) -> None:
-    run = ready_then_heal(harness, "{}", change_record_bucket="no-such-bucket")
+@pytest.mark.parametrize("denied", [False, True], ids=["no bucket", "no s3:PutObject"])
+def test_a_record_that_cannot_be_written_does_not_stop_the_heal(
+    harness: Harness, denied: bool
+) -> None:
+    bucket = "no-such-bucket"
+    if denied:
+        bucket = "records"
+        harness.sandbox.client("s3").create_bucket(Bucket=bucket)
+        harness.sandbox.faults.deny("PutObject", times=99, service="s3")
+    run = ready_then_heal(harness, "{}", change_record_bucket=bucket)
     assert run.outcome == "HEALED"
     assert run.result.get("ChangeRecord") is None
+    assert "Change record:" not in run.notifications[-1].message
+    if denied:
+        assert records(harness, bucket) == {}
+
+
+@pytest.mark.fault(
+    "Writing the change record is throttled (SlowDown), or its response is lost",
+    "retried: one record, and the result and message carry its key",
+)
+@pytest.mark.parametrize("fault", ["throttle", "lose_response"])
+def test_a_record_write_that_is_throttled_or_loses_its_answer_is_retried(
+    harness: Harness, fault: str
+) -> None:
+    harness.sandbox.client("s3").create_bucket(Bucket="records")
+    getattr(harness.sandbox.faults, fault)("PutObject", times=3, service="s3")
+    run = ready_then_heal(harness, "{}", change_record_bucket="records")
+    assert run.outcome == "HEALED"
+    assert harness.sandbox.calls[("s3", "PutObject")] == 3 + 1
+    [(key, record)] = records(harness, "records").items()
+    assert run.result["ChangeRecord"] == f"s3://records/{key}"
+    assert record["Result"] == run.result
+    assert f"Change record: s3://records/{key}" in run.notifications[-1].message
 
 
 def test_a_window_opening_in_the_hour_daylight_saving_skips_opens_at_its_end(

@@ -399,25 +399,30 @@ def test_nights_in_a_row_seen_done_at_once_look_earlier_each_night(history: Harn
 
 
 @pytest.mark.parametrize(
-    ("bucket", "text", "cause", "warnings"),
+    ("bucket", "text", "denied", "cause", "warnings"),
     [
-        ("history", "not json", "ValueError: not a timings document", [READ]),
-        ("no-such-bucket", None, "NoSuchBucket", [READ, WRITE]),
+        ("history", "not json", None, "ValueError: not a timings document", [READ]),
+        ("no-such-bucket", None, None, "NoSuchBucket", [READ, WRITE]),
+        ("history", "{}", "GetObject", "AccessDenied", [READ]),
+        ("history", None, "PutObject", "AccessDenied", [WRITE]),
     ],
-    ids=["a damaged document", "no such bucket"],
+    ids=["a damaged document", "no such bucket", "no s3:GetObject", "no s3:PutObject"],
 )
 def test_a_document_that_cannot_be_read_is_logged_once_and_the_heal_heals(
     history: Harness,
     caplog: pytest.LogCaptureFixture,
     bucket: str,
     text: str | None,
+    denied: str | None,
     cause: str,
     warnings: list[str],
 ) -> None:
-    """One warning says the timings could not be read, and why (a bucket that does not exist
-    cannot be written either); the heal heals."""
+    """One warning says the timings could not be read or written, and why (a bucket that does
+    not exist cannot be written either; IAM may deny either); the heal heals."""
     if text is not None:
         keep(history, text)
+    if denied is not None:
+        history.sandbox.faults.deny(denied, times=99, service="s3")
     caplog.set_level(logging.WARNING, logger="drift-healer")
 
     run = history.run({"StackName": "app"}, history_bucket=bucket)

@@ -149,3 +149,36 @@ def test_lost_response_takes_effect_but_answers_an_error(
     )  # a retry finds it
     with pytest.raises(ClientError, match="AlreadyExists"):
         create_change_set(cfn)  # without the token, the same name is a duplicate, as in AWS
+
+
+def test_s3_calls_are_counted_and_faulted_as_s3_spells_them(sandbox: Sandbox) -> None:
+    """S3 answers outside the other services' dispatch; the same switchboard stands in front of
+    it, with S3's own codes: SlowDown (503), InternalError (500), AccessDenied (403)."""
+    s3 = sandbox.client("s3")
+    s3.create_bucket(Bucket="records")
+    s3.put_object(Bucket="records", Key="k", Body=b"one")
+    answers = []
+    sandbox.faults.throttle("PutObject", service="s3").deny("GetObject", service="s3")
+    sandbox.faults.lose_response("PutObject", service="s3")
+    for call in (
+        lambda: s3.put_object(Bucket="records", Key="k", Body=b"two"),
+        lambda: s3.put_object(Bucket="records", Key="k", Body=b"three"),
+        lambda: s3.get_object(Bucket="records", Key="k"),
+    ):
+        with pytest.raises(ClientError) as error:
+            call()
+        response = error.value.response
+        answers.append((response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]))
+    assert answers == [("SlowDown", 503), ("InternalError", 500), ("AccessDenied", 403)]
+    assert s3.get_object(Bucket="records", Key="k")["Body"].read() == b"three"  # lost, not undone
+    s3.list_objects_v2(Bucket="records")
+    s3.put_object_tagging(
+        Bucket="records", Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}
+    )
+    assert {action: n for (service, action), n in sandbox.calls.items() if service == "s3"} == {
+        "CreateBucket": 1,
+        "PutObject": 3,
+        "GetObject": 2,
+        "ListObjectsV2": 1,
+        "PutObject?tagging": 1,
+    }
