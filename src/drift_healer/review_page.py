@@ -12,12 +12,13 @@ from html import escape
 from typing import Any
 
 from .models import HealResult
+from .policy import approval
 from .render import drift_url, short_name
 
 #: What the form's fields may hold, in characters (the answer is recorded in the result).
-NAME_LIMIT = 200
-TICKET_LIMIT = 100
-COMMENT_LIMIT = 1000
+NAME_LIMIT = approval.FIELD_LIMITS["Approver"]
+TICKET_LIMIT = approval.FIELD_LIMITS["Ticket"]
+COMMENT_LIMIT = approval.FIELD_LIMITS["Comment"]
 
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fff}

@@ -66,7 +66,14 @@ def test_anything_different_is_not_approved(change: dict[str, Any], why: str) ->
             {"Approver": "unknown (the answer named no Approver)", "Comment": "not json"},
         ),
         (None, "", {"Approver": "unknown (the answer named no Approver)"}),
-        ({"Approver": "x\n" * 500}, "", {"Approver": ("x " * 128).strip()[:256]}),
+        (
+            {"Approver": "x\n" * 500, "Comment": "y" * 1001},
+            "",
+            {
+                "Approver": "x " * 100 + "… [799 more characters]",
+                "Comment": "y" * 1000 + "… [1 more characters]",
+            },
+        ),
     ],
 )
 def test_the_answer_is_read_bounded_and_on_one_line(

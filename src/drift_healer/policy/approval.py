@@ -15,6 +15,7 @@ from typing import Any
 
 from ..records import Change, Recheck, Review
 from ..redact import redact_text
+from . import limits
 
 
 def fingerprint(changes: Sequence[Change]) -> str:
@@ -46,8 +47,13 @@ def unchanged(fingerprint: str, last_updated: str, now: Recheck, as_: str) -> st
     return None
 
 
+#: The most of each field an answer keeps, and the review page asks for: a name, a change
+#: ticket's id, a few sentences. More is cut with a marker saying so, never silently.
+FIELD_LIMITS = {"Approver": 200, "Ticket": 100, "Comment": 1000}
+
+
 def decision(payload: Any, message: str = "") -> dict[str, str]:
-    """The approver's document, bounded and redacted: Approver, Ticket and Comment (a
+    """The approver's document, redacted and bounded (FIELD_LIMITS): Approver, Ticket and Comment (a
     rejection's ErrorMessage is its comment unless the document has one). Anything else is
     ignored. Whoever answers writes into the result, the email and a change record kept for
     years: a secret pasted into a comment is masked like any other."""
@@ -61,8 +67,8 @@ def decision(payload: Any, message: str = "") -> dict[str, str]:
     if message and not payload.get("Comment"):
         payload = {**payload, "Comment": message}
     out = {
-        key: redact_text(" ".join(str(payload[key]).split())[:256].strip())
-        for key in ("Approver", "Ticket", "Comment")
+        key: limits.cut(redact_text(" ".join(str(payload[key]).split())), limit) or ""
+        for key, limit in FIELD_LIMITS.items()
         if payload.get(key) not in (None, "")
     }
     out.setdefault("Approver", "unknown (the answer named no Approver)")
