@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import pytest
 from samtranslator.yaml_helper import yaml_parse
 
-from drift_healer import aws, review, secrets
+from drift_healer import aws, executions, review, secrets
 from drift_healer.settings import Settings
 from drift_healer_cli.local import LocalRun, LocalRunner
 from drift_healer_cli.review_server import function_url_event
@@ -285,8 +285,16 @@ class Reviewed:
         return review.handle(event, self.settings, now or datetime.now(UTC))
 
     def still_waiting(self) -> bool:
+        """Nothing was answered: the heal still waits on the callback it asked with (its history
+        records an answer as it arrives, before the heal goes on, runs or ends) and has executed
+        nothing."""
         status = self.runner._runner._executor.get_execution(self.arn)
-        return not status.is_complete and self.harness.executions() == 0
+        return (
+            not status.is_complete
+            and self.harness.executions() == 0
+            and executions.pending_approval(aws.durable_executions(None, 1), self.arn)
+            == self.callback_id
+        )
 
 
 # ------------------------------------------------------------------------------ the templates
