@@ -63,11 +63,12 @@ def _handler(settings: Settings) -> type[BaseHTTPRequestHandler]:
             self._answer("HEAD")
 
         def do_POST(self) -> None:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= 2 * review.MAX_BODY:
+            declared = self.headers.get("Content-Length") or "0"
+            if not (declared.isascii() and declared.isdigit()):
+                self.send_error(400, "Content-Length is not a number of bytes")
+                return
+            length = int(declared)
+            if length > 2 * review.MAX_BODY:
                 # refused as the page refuses any form it did not send: too large, unread
                 self._answer("POST", "x" * (review.MAX_BODY + 1))
                 return
