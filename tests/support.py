@@ -209,6 +209,21 @@ class Harness:
             for e in events["StackEvents"]
         )
 
+    def alarm(self, name: str, state: str = "OK") -> None:
+        """A CloudWatch alarm named ``name``, in ``state`` (OK, ALARM or INSUFFICIENT_DATA)."""
+        cloudwatch = self.sandbox.client("cloudwatch")
+        cloudwatch.put_metric_alarm(
+            AlarmName=name,
+            MetricName=name,
+            Namespace="App",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
+        )
+        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
     def drift_again_after_execution(self) -> None:
         """Someone drifts the parameter again right after the heal, before verification."""
         faults = self.sandbox.faults

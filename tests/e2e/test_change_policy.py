@@ -287,26 +287,11 @@ def test_the_policy_is_read_from_its_ssm_parameter(harness: Harness) -> None:
     assert run.result["Policy"]["Window"] == "weeknights"
 
 
-def alarm(harness: Harness, name: str, state: str) -> None:
-    cloudwatch = harness.sandbox.client("cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        MetricName="5xx",
-        Namespace="Checkout",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
-
-
 HEALTH = {"Alarms": ["checkout-5xx"], "BakeMinutes": 10}
 
 
 def test_an_alarm_in_alarm_blocks_the_execution(harness: Harness) -> None:
-    alarm(harness, "checkout-5xx", "ALARM")
+    harness.alarm("checkout-5xx", "ALARM")
     run = ready_then_heal(harness, policy(Health=HEALTH))
     assert run.outcome == "CHANGE_SET_CREATED"
     assert "no changes while monitoring alarms (checkout-5xx (ALARM))" in run.result["Reason"]
@@ -315,7 +300,7 @@ def test_an_alarm_in_alarm_blocks_the_execution(harness: Harness) -> None:
 
 
 def test_missing_metrics_block_by_default_and_may_be_allowed(harness: Harness) -> None:
-    alarm(harness, "checkout-5xx", "INSUFFICIENT_DATA")
+    harness.alarm("checkout-5xx", "INSUFFICIENT_DATA")
     run = ready_then_heal(harness, policy(Health={**HEALTH, "Alarms": ["checkout-5xx", "gone"]}))
     assert run.outcome == "CHANGE_SET_CREATED"
     assert "checkout-5xx (INSUFFICIENT_DATA), gone (INSUFFICIENT_DATA)" in run.result["Reason"]
@@ -330,7 +315,7 @@ def test_missing_metrics_block_by_default_and_may_be_allowed(harness: Harness) -
 
 
 def test_an_alarm_that_goes_off_after_the_change_is_told_loudly(harness: Harness) -> None:
-    alarm(harness, "checkout-5xx", "OK")
+    harness.alarm("checkout-5xx", "OK")
     harness.sandbox.faults.before_call(
         "ExecuteChangeSet",
         lambda: harness.sandbox.client("cloudwatch").set_alarm_state(
@@ -352,7 +337,7 @@ def test_an_alarm_that_goes_off_after_the_change_is_told_loudly(harness: Harness
 
 
 def test_a_stack_tag_adds_its_own_alarms(harness: Harness) -> None:
-    alarm(harness, "orders-lag", "ALARM")
+    harness.alarm("orders-lag", "ALARM")
     harness.stack(Tags=[{"Key": "drift-healer:alarms", "Value": "orders-lag"}])
     harness.drift()
     run = harness.run({"StackName": "app"}, change_policy=policy(Health=HEALTH))
@@ -362,7 +347,7 @@ def test_a_stack_tag_adds_its_own_alarms(harness: Harness) -> None:
 
 def test_an_alarm_prefix_that_matches_nothing_blocks_as_missing_data(harness: Harness) -> None:
     """A typo in AlarmPrefix does not turn the gate off: no metrics, no changes."""
-    alarm(harness, "prod-checkout", "OK")
+    harness.alarm("prod-checkout", "OK")
     run = ready_then_heal(harness, policy(Health={"AlarmPrefix": "prdo-"}))
     assert run.outcome == "CHANGE_SET_CREATED"
     assert "prdo-* (INSUFFICIENT_DATA)" in run.result["Reason"]
@@ -374,7 +359,7 @@ def test_thousands_of_alarms_under_a_prefix_stay_within_aws_limits(harness: Harn
     the rest; the gate still judges every one, and the alarms are read once before the change
     and once after it (not again by name)."""
     for i in range(300):
-        alarm(harness, f"prod-{i:03}", "OK")
+        harness.alarm(f"prod-{i:03}", "OK")
     harness.sandbox.faults.before_call(
         "ExecuteChangeSet",
         lambda: harness.sandbox.client("cloudwatch").set_alarm_state(
@@ -583,7 +568,7 @@ def test_every_phase_of_a_deferred_gated_recorded_heal_tells_ctrl_c_what_it_leav
 ) -> None:
     """The CLI's Ctrl-C message says what the stack is left with from the last phase reached
     (drift_healer_cli.errors): every phase such a heal goes through must be one it knows."""
-    alarm(harness, "checkout-5xx", "OK")
+    harness.alarm("checkout-5xx", "OK")
     harness.sandbox.client("s3").create_bucket(Bucket="records")
     harness.sandbox.client("ssm").put_parameter(
         Name="/drift-healer/policy",

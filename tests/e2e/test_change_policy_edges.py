@@ -162,19 +162,6 @@ def change_record(harness: Harness, run: Run) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ health gates
-def alarm(harness: Harness, name: str, state: str = "OK") -> None:
-    cloudwatch = harness.sandbox.client("cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        MetricName=name,
-        Namespace="App",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
 
 
 def goes_off_when_executed(harness: Harness, name: str) -> None:
@@ -193,7 +180,7 @@ def test_an_alarm_the_stack_tag_selects_that_goes_off_after_the_change_is_a_regr
     one of those goes off during the change. Still HEALED (the change is done), but told first:
     the Reason, Policy.Regressions, the subject, the message and the change record."""
     for name in ("checkout-5xx", "orders-lag", "payments-5xx"):
-        alarm(harness, name)
+        harness.alarm(name)
     goes_off_when_executed(harness, "payments-5xx")
     harness.sandbox.client("s3").create_bucket(Bucket="records")
     harness.stack(Tags=[{"Key": TAG, "Value": "orders-lag, payments-5xx"}])
@@ -228,7 +215,7 @@ def test_a_stack_tag_alone_gates_the_change_and_bakes_the_default_five_minutes(
 ) -> None:
     """A change policy without Health, or none at all, still watches the alarms the stack's tag
     names: a safety tag is never silently ignored."""
-    alarm(harness, "orders-lag")
+    harness.alarm("orders-lag")
     goes_off_when_executed(harness, "orders-lag")
     harness.stack(Tags=[{"Key": TAG, "Value": "orders-lag"}])
     harness.drift()
@@ -249,7 +236,7 @@ def test_a_stack_tag_alone_gates_the_change_and_bakes_the_default_five_minutes(
 def test_without_a_change_policy_a_tagged_alarm_in_alarm_stops_the_execution(
     harness: Harness,
 ) -> None:
-    alarm(harness, "orders-lag", "ALARM")
+    harness.alarm("orders-lag", "ALARM")
     harness.stack(Tags=[{"Key": TAG, "Value": "orders-lag"}])
     harness.drift()
     executed = executions_at(harness)
