@@ -711,3 +711,20 @@ def _change_set_name_conditions(node: Any) -> list[Any]:
     if isinstance(node, list):
         return [v for item in node for v in _change_set_name_conditions(item)]
     return []
+
+
+def test_the_health_gates_may_read_alarms_without_a_change_policy(
+    translated: dict[str, Any],
+) -> None:
+    """A stack's tag drift-healer:alarms gates its heal with or without a change policy: the
+    healer may read alarms whatever ChangePolicyParameter says (not under its condition)."""
+    policies = translated["Resources"]["HealerFunctionRole"]["Properties"]["Policies"]
+    always = [p["PolicyDocument"] for p in policies if "PolicyDocument" in p]  # no Fn::If
+    allowed = {
+        action
+        for document in always
+        for statement in document["Statement"]
+        if statement["Effect"] == "Allow"
+        for action in _listed(statement["Action"])
+    }
+    assert "cloudwatch:DescribeAlarms" in allowed
