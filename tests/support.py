@@ -209,6 +209,14 @@ class Harness:
             for e in events["StackEvents"]
         )
 
+    def execution_times(self) -> list[datetime]:
+        """Filled, as heals run, with when ExecuteChangeSet was called (the virtual clock, UTC)."""
+        at: list[datetime] = []
+        self.sandbox.faults.before_call(
+            "ExecuteChangeSet", lambda: at.append(self.now().astimezone(UTC))
+        )
+        return at
+
     def alarm(self, name: str, state: str = "OK") -> None:
         """A CloudWatch alarm named ``name``, in ``state`` (OK, ALARM or INSUFFICIENT_DATA)."""
         cloudwatch = self.sandbox.client("cloudwatch")

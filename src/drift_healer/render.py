@@ -181,7 +181,7 @@ def _policy_section(result: HealResult) -> list[str]:
     policy = result.policy
     if policy is None:
         return []
-    lines = ["Change policy:"]
+    lines = ["Change policy and health gates:"]
     if policy.tier:
         lines.append(f"  Tier:     {policy.tier}")
     if policy.window:

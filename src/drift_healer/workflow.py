@@ -759,16 +759,21 @@ class Heal:
         if policy is None or rules is None or self.found.policy is None:
             return None
         chosen = {name: policy.windows[name] for name in rules.windows}
+        if not (chosen or policy.freezes or policy.change_calendar):
+            return None  # nothing could hold it: any time
         horizon = self.deadline - self.to_finish()
         for n in range(1, _MAX_DEFERRALS + 1):
             now = self.durable.now(f"clock: change window {n}")
-            allowed = windows.when_allowed(
-                chosen, policy.freezes, level is Risk.LOW, now, max(now, horizon)
-            )
+            # Executing now needs no time after a deferral: an opening now counts, however
+            # close the deadline; a later one only before the horizon.
+            until = max(horizon, now + windows.MIN_OPEN)
+            allowed = windows.when_allowed(chosen, policy.freezes, level is Risk.LOW, now, until)
             if policy.change_calendar and allowed.at is not None:
                 allowed = self.consult_calendar(
-                    policy.change_calendar, chosen, level, allowed, max(now, horizon), n
+                    policy.change_calendar, chosen, level, allowed, until, n
                 )
+            if allowed.at is not None and now < allowed.at and horizon <= allowed.at:
+                allowed = windows.Allowed(None, None, allowed.freezes)
             if allowed.at is None:
                 held = f" (held by {', '.join(allowed.freezes)})" if allowed.freezes else ""
                 return self.finish(

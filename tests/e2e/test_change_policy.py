@@ -32,16 +32,6 @@ def policy(**document: Any) -> str:
     return json.dumps(document)
 
 
-class Executions:
-    """When ExecuteChangeSet was called, on the sandbox's (virtual) clock."""
-
-    def __init__(self, harness: Harness) -> None:
-        self.at: list[datetime] = []
-        harness.sandbox.faults.before_call(
-            "ExecuteChangeSet", lambda: self.at.append(harness.now().astimezone(UTC))
-        )
-
-
 def ready_then_heal(harness: Harness, document: str, **settings: Any) -> Any:
     harness.stack()
     harness.drift()
@@ -51,7 +41,7 @@ def ready_then_heal(harness: Harness, document: str, **settings: Any) -> Any:
 
 
 def test_ready_at_14_00_it_executes_at_22_00(harness: Harness) -> None:
-    executions = Executions(harness)
+    executed = harness.execution_times()
     run = ready_then_heal(harness, policy(Windows=NIGHTS))
     assert run.outcome == "HEALED"
     trail = run.result["Policy"]
@@ -60,7 +50,7 @@ def test_ready_at_14_00_it_executes_at_22_00(harness: Harness) -> None:
         {"Until": opening.isoformat(), "Window": "weeknights", "Freezes": []}
     ]
     assert trail["Window"] == "weeknights"
-    [at] = executions.at
+    [at] = executed
     assert opening <= at < opening + timedelta(hours=1)
     deferred, done = run.notifications
     assert deferred.attributes["outcome"] == "DEFERRED"
@@ -91,13 +81,13 @@ def test_a_hard_freeze_covering_the_window_defers_past_it(harness: Harness) -> N
         "TimeZone": "Europe/Berlin",
         "Kind": "hard",
     }
-    executions = Executions(harness)
+    executed = harness.execution_times()
     run = ready_then_heal(harness, policy(Windows=NIGHTS, Freezes=[freeze]))
     assert run.outcome == "HEALED"
     [deferral] = run.result["Policy"]["Deferrals"]
     thaw = datetime(2030, 1, 4, 0, 0, tzinfo=BERLIN).astimezone(UTC)
     assert deferral == {"Until": thaw.isoformat(), "Window": "weeknights", "Freezes": ["release"]}
-    [at] = executions.at
+    [at] = executed
     assert at >= thaw
 
 
@@ -382,7 +372,7 @@ def test_thousands_of_alarms_under_a_prefix_stay_within_aws_limits(harness: Harn
 def test_a_change_calendar_closed_over_the_window_defers_past_it(harness: Harness) -> None:
     closed = (datetime(2030, 1, 2, 12, tzinfo=BERLIN), datetime(2030, 1, 3, 3, tzinfo=BERLIN))
     harness.sandbox.change_calendar("release-freeze", closed=[closed])
-    executions = Executions(harness)
+    executed = harness.execution_times()
     run = ready_then_heal(harness, policy(Windows=NIGHTS, ChangeCalendar="release-freeze"))
     assert run.outcome == "HEALED"
     [deferral] = run.result["Policy"]["Deferrals"]
@@ -392,7 +382,7 @@ def test_a_change_calendar_closed_over_the_window_defers_past_it(harness: Harnes
         "Window": "weeknights",
         "Freezes": ["release-freeze"],
     }
-    [at] = executions.at
+    [at] = executed
     assert reopens <= at < reopens + timedelta(hours=1)
 
 
@@ -503,7 +493,7 @@ def test_a_window_opening_in_the_hour_daylight_saving_skips_opens_at_its_end(
     02:30 that night opens at 03:00 summer time (01:00 UTC), and the heal waits until then."""
     harness.stack()
     harness.drift()
-    executions = Executions(harness)
+    executed = harness.execution_times()
     early = {"Days": ["Sun"], "Start": "02:30", "End": "05:00", "TimeZone": "Europe/Berlin"}
     run = harness.run(
         {"StackName": "app"},
@@ -514,7 +504,7 @@ def test_a_window_opening_in_the_hour_daylight_saving_skips_opens_at_its_end(
     opens = datetime(2030, 3, 31, 1, 0, tzinfo=UTC)
     [deferral] = run.result["Policy"]["Deferrals"]
     assert deferral["Until"] == opens.isoformat()
-    [at] = executions.at
+    [at] = executed
     assert opens <= at < opens + timedelta(hours=1)
 
 
@@ -535,7 +525,7 @@ def test_a_window_that_closes_before_execution_starts_defers_again(harness: Harn
             "TimeZone": "Europe/Berlin",
         },
     }
-    executions = Executions(harness)
+    executed = harness.execution_times()
     run = ready_then_heal(harness, policy(Windows=windows))
     assert run.outcome == "HEALED", run.result["Reason"]
     first, second = run.result["Policy"]["Deferrals"]
@@ -544,7 +534,7 @@ def test_a_window_that_closes_before_execution_starts_defers_again(harness: Harn
     assert (first["Until"], first["Window"]) == (wednesday.isoformat(), "wednesday-minute")
     assert (second["Until"], second["Window"]) == (thursday.isoformat(), "thursday-night")
     assert run.result["Policy"]["Window"] == "thursday-night"
-    [at] = executions.at
+    [at] = executed
     assert thursday <= at < thursday + timedelta(hours=1)
     assert [n.attributes["outcome"] for n in run.notifications] == [
         "DEFERRED",

@@ -34,15 +34,6 @@ APPROVER = {"Approver": "ana@example.com", "Ticket": "CHG-7"}
 TAG = "drift-healer:alarms"
 
 
-def executions_at(harness: Harness) -> list[datetime]:
-    """Filled, as the heal runs, with when ExecuteChangeSet was called (the virtual clock)."""
-    at: list[datetime] = []
-    harness.sandbox.faults.before_call(
-        "ExecuteChangeSet", lambda: at.append(harness.now().astimezone(UTC))
-    )
-    return at
-
-
 def outcomes(notes: list[Notification]) -> list[str]:
     return [n.attributes["outcome"] for n in notes]
 
@@ -51,7 +42,7 @@ def outcomes(notes: list[Notification]) -> list[str]:
 def test_a_soft_freeze_lets_a_low_risk_heal_through_at_once(harness: Harness) -> None:
     harness.stack()
     harness.drift()
-    executed = executions_at(harness)
+    executed = harness.execution_times()
     run = harness.run(
         {"StackName": "app"},
         starting_at=WEDNESDAY_14_00,
@@ -73,7 +64,7 @@ def test_a_soft_freeze_holds_an_approved_high_risk_heal_until_it_ends(harness: H
     harness.stack()
     harness.drift()
     harness.sandbox.faults.phantom_change("app", "Bucket", replacement="True")
-    executed = executions_at(harness)
+    executed = harness.execution_times()
     inbox = harness.sandbox.inbox(harness.topic_arn)
     runner = LocalRunner(
         harness.settings(change_policy=json.dumps({"Freezes": [SOFT]})), skip_time=True
@@ -239,9 +230,41 @@ def test_without_a_change_policy_a_tagged_alarm_in_alarm_stops_the_execution(
     harness.alarm("orders-lag", "ALARM")
     harness.stack(Tags=[{"Key": TAG, "Value": "orders-lag"}])
     harness.drift()
-    executed = executions_at(harness)
+    executed = harness.execution_times()
     run = harness.run({"StackName": "app"})
     assert run.outcome == "CHANGE_SET_CREATED", run.result["Reason"]
     assert "orders-lag (ALARM)" in run.result["Reason"]
     assert run.result["Policy"]["HealthBefore"] == {"orders-lag": "ALARM"}
     assert executed == []
+
+
+@pytest.mark.parametrize("policy", [{}, {"change_policy": "{}"}], ids=["tag only", "{}"])
+def test_with_nothing_to_wait_for_a_short_execution_timeout_still_heals(
+    harness: Harness, policy: dict[str, str]
+) -> None:
+    """No window, freeze or calendar can hold the heal: it executes at once, however close the
+    execution's deadline (three hours here: too little to defer into)."""
+    harness.alarm("orders-lag")
+    harness.stack(Tags=[{"Key": TAG, "Value": "orders-lag"}])
+    harness.drift()
+    executed = harness.execution_times()
+    run = harness.run({"StackName": "app"}, execution_timeout_seconds=3 * 3600, **policy)
+    assert run.outcome == "HEALED", run.result["Reason"]
+    assert len(executed) == 1
+    assert run.result["Policy"]["Deferrals"] == []
+
+
+def test_a_window_open_now_is_used_however_close_the_deadline(harness: Harness) -> None:
+    """The margin kept before the deadline is for what follows a deferral; executing now needs
+    none."""
+    afternoons = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
+    harness.stack()
+    harness.drift()
+    run = harness.run(
+        {"StackName": "app"},
+        starting_at=WEDNESDAY_14_00,
+        execution_timeout_seconds=3 * 3600,
+        change_policy=json.dumps({"Windows": {"afternoons": afternoons}}),
+    )
+    assert run.outcome == "HEALED", run.result["Reason"]
+    assert run.result["Policy"]["Window"] == "afternoons"
