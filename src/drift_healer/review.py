@@ -236,7 +236,7 @@ def _document(form: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     ):
         return "A field is too long: shorten the name, the ticket or the comment.", {}
     document = {
-        "Approver": f"{name} (review link)",
+        "Approver": f"{name}{review_page.VIA_LINK}",
         "Ticket": form.get("ticket", ""),
         "Comment": form.get("comment", ""),
     }

@@ -67,6 +67,11 @@ def test_anything_different_is_not_approved(change: dict[str, Any], why: str) ->
         ),
         (None, "", {"Approver": "unknown (the answer named no Approver)"}),
         (
+            {"Approver": " \n ", "Ticket": ""},
+            "",
+            {"Approver": "unknown (the answer named no Approver)"},
+        ),
+        (
             {"Approver": "x\n" * 500, "Comment": "y" * 1001},
             "",
             {

@@ -66,10 +66,15 @@ def decision(payload: Any, message: str = "") -> dict[str, str]:
         payload = {}
     if message and not payload.get("Comment"):
         payload = {**payload, "Comment": message}
+    said = {
+        key: " ".join(str(payload[key]).split())
+        for key in FIELD_LIMITS
+        if payload.get(key) is not None
+    }
     out = {
-        key: limits.cut(redact_text(" ".join(str(payload[key]).split())), limit) or ""
-        for key, limit in FIELD_LIMITS.items()
-        if payload.get(key) not in (None, "")
+        key: limits.cut(redact_text(text), FIELD_LIMITS[key]) or ""
+        for key, text in said.items()
+        if text
     }
     out.setdefault("Approver", "unknown (the answer named no Approver)")
     return out
