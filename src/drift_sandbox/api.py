@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol, cast
 from urllib.parse import parse_qs, urlparse
 
@@ -26,11 +27,12 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse, EmptyResult
 from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
+from moto.s3.exceptions import S3ClientError
 from moto.s3.responses import S3Response
 from moto.scheduler.responses import EventBridgeSchedulerResponse
 from moto.ssm.responses import SimpleSystemManagerResponse
 
-from . import calendars, schedules, tagging
+from . import calendars, s3names, schedules, tagging
 from .engine import DriftEngine
 from .faults import ApiFault, Faults, throttling
 from .ratelimit import RateLimits
@@ -88,17 +90,19 @@ def _call_action(self: BaseResponse) -> Any:
         if (service, action) == ("sts", "AssumeRole") and not _ROLE_ARN.fullmatch(
             self._get_param("RoleArn") or ""
         ):
-            return _fault_response(
-                self,
-                ApiFault(
-                    service,
-                    action,
-                    "ValidationError",
-                    f"1 validation error detected: Value '{self._get_param('RoleArn')}' at "
-                    "'roleArn' failed to satisfy constraint: Member must be a valid role ARN",
-                    400,
-                    1,
-                ),
+            return _NotRun(
+                _fault_response(
+                    self,
+                    ApiFault(
+                        service,
+                        action,
+                        "ValidationError",
+                        f"1 validation error detected: Value '{self._get_param('RoleArn')}' at "
+                        "'roleArn' failed to satisfy constraint: Member must be a valid role ARN",
+                        400,
+                        1,
+                    ),
+                )
             )
         if service == "cloudformation":
             sandbox.engine.settle()
@@ -127,74 +131,48 @@ def _gate(
         return _fault_response(self, fault)
     sandbox.faults.run_before(service, action)
     response = run()
+    if isinstance(response, _NotRun):  # refused before it ran: nothing to lose
+        return response.response
     lost = sandbox.faults.take_api_fault(service, action, after=True)
     return response if lost is None else _fault_response(self, lost)
 
 
+@dataclass(frozen=True)
+class _NotRun:
+    """The answer of a call the service refused before running it."""
+
+    response: Any
+
+
 # S3 answers outside call_action (its REST paths are dispatched by method and query): the same
-# gate in front of its bucket and object handlers, the action named as IAM and CloudTrail name it.
-_S3_OBJECT = {
-    "GET": "GetObject",
-    "PUT": "PutObject",
-    "HEAD": "HeadObject",
-    "DELETE": "DeleteObject",
-}
-_S3_BUCKET = {
-    "GET": "ListObjects",
-    "PUT": "CreateBucket",
-    "HEAD": "HeadBucket",
-    "DELETE": "DeleteBucket",
-}
-
-
-def s3_action(method: str, query: Mapping[str, Any], headers: Mapping[str, str], key: bool) -> str:
-    """The S3 action a request is: by its method and what its query asks (``versionId`` is
-    not a sub-resource). A sub-resource names itself (``GetObject?tagging``)."""
-    sub = sorted(
-        q
-        for q in query
-        if q
-        not in (
-            "versionId",
-            "list-type",
-            "prefix",
-            "delimiter",
-            "max-keys",
-            "continuation-token",
-            "start-after",
-            "encoding-type",
-            "fetch-owner",
-            "marker",
-        )
-    )
-    if key:
-        name = _S3_OBJECT.get(method, f"{method}Object")
-        if name == "PutObject" and "x-amz-copy-source" in {h.lower() for h in headers}:
-            name = "CopyObject"
-    elif method == "GET" and not sub:
-        version = query.get("list-type")
-        name = "ListObjectsV2" if version in ("2", ["2"]) else "ListObjects"
-    else:
-        name = _S3_BUCKET.get(method, f"{method}Bucket")
-    return f"{name}?{'&'.join(sub)}" if sub else name
-
-
+# gate stands in front of its bucket and object handlers, each request named as botocore's S3
+# model names its operation (:mod:`.s3names`).
 def _s3_key_response(self: S3Response, request: Any, full_url: str) -> Any:
-    return _s3_gate(self, request, full_url, True)
+    return _s3_gate(self, request, full_url, "_key_response")
 
 
 def _s3_bucket_response(self: S3Response, request: Any, full_url: str) -> Any:
-    return _s3_gate(self, request, full_url, False)
+    return _s3_gate(self, request, full_url, "_bucket_response")
 
 
-def _s3_gate(self: S3Response, request: Any, full_url: str, key: bool) -> Any:
-    handler = _original(S3Response, "_key_response" if key else "_bucket_response")
+def _s3_gate(self: S3Response, request: Any, full_url: str, handler_name: str) -> Any:
+    handler = _original(S3Response, handler_name)
     sandbox = _active
     if sandbox is None:
         return handler(self, request, full_url)
+    level: s3names.Level = "object"
+    if handler_name == "_bucket_response":
+        level = "bucket" if self.parse_bucket_name_from_url(request, full_url) else "service"
     query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
-    action = s3_action(request.method, query, dict(request.headers), key)
-    return _gate(sandbox, self, "s3", action, lambda: handler(self, request, full_url))
+    action = s3names.operation(request.method, level, query, request.headers.keys())
+
+    def run() -> Any:
+        try:
+            return handler(self, request, full_url)
+        except S3ClientError as error:  # an answer like any other (lost too, if a fault says)
+            return self.serialized(ActionResult(error))
+
+    return _gate(sandbox, self, "s3", action, run)
 
 
 def _fault_response(self: BaseResponse, fault: ApiFault) -> Any:
@@ -204,6 +182,8 @@ def _fault_response(self: BaseResponse, fault: ApiFault) -> Any:
         warnings.simplefilter("ignore", UserWarning)
         _, headers, body = self.serialized(ActionResult(InjectedFault(fault.code, fault.message)))
     headers["status"] = fault.status
+    if getattr(self, "method", "") == "HEAD":  # a HEAD answer has no body: only its status
+        body = b""
     return fault.status, headers, body
 
 

@@ -113,7 +113,9 @@ class Faults:
         return self
 
     def deny(self, action: str, times: int = 1, service: str = "cloudformation") -> Faults:
-        """Answer ``action`` with AccessDenied (HTTP 403), as IAM does without a permission."""
+        """Answer ``action`` with AccessDenied (HTTP 403), as IAM does without a permission. For
+        S3, ``action`` is the API operation (drift_sandbox.s3names), not the IAM action: denying
+        GetObject leaves HeadObject, which IAM also governs by s3:GetObject, alone."""
         permission = f"{_IAM_PREFIX.get(service, service)}:{action}"
         message = (
             "User: arn:aws:sts::123456789012:assumed-role/drift-healer/healer is not authorized "

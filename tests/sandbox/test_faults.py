@@ -153,7 +153,8 @@ def test_lost_response_takes_effect_but_answers_an_error(
 
 def test_s3_calls_are_counted_and_faulted_as_s3_spells_them(sandbox: Sandbox) -> None:
     """S3 answers outside the other services' dispatch; the same switchboard stands in front of
-    it, with S3's own codes: SlowDown (503), InternalError (500), AccessDenied (403)."""
+    it, with S3's own codes: SlowDown (503), InternalError (500), AccessDenied (403); and names
+    each request as botocore's S3 model names its operation."""
     s3 = sandbox.client("s3")
     s3.create_bucket(Bucket="records")
     s3.put_object(Bucket="records", Key="k", Body=b"one")
@@ -171,14 +172,27 @@ def test_s3_calls_are_counted_and_faulted_as_s3_spells_them(sandbox: Sandbox) ->
         answers.append((response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]))
     assert answers == [("SlowDown", 503), ("InternalError", 500), ("AccessDenied", 403)]
     assert s3.get_object(Bucket="records", Key="k")["Body"].read() == b"three"  # lost, not undone
+    sandbox.faults.deny("HeadObject", service="s3")
+    with pytest.raises(ClientError) as error:
+        s3.head_object(Bucket="records", Key="k")
+    assert error.value.response["Error"]["Code"] == "403"  # a HEAD answer has no body to say more
+    s3.head_object(Bucket="records", Key="k")
+    s3.list_buckets()
     s3.list_objects_v2(Bucket="records")
+    s3.get_object(Bucket="records", Key="k", ResponseContentType="text/plain")
+    s3.copy_object(Bucket="records", Key="copy", CopySource={"Bucket": "records", "Key": "k"})
     s3.put_object_tagging(
         Bucket="records", Key="k", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}
     )
+    s3.delete_objects(Bucket="records", Delete={"Objects": [{"Key": "copy"}]})
     assert {action: n for (service, action), n in sandbox.calls.items() if service == "s3"} == {
         "CreateBucket": 1,
         "PutObject": 3,
-        "GetObject": 2,
+        "GetObject": 3,  # the denied one, the one after, and one overriding its content type
+        "HeadObject": 2,
+        "ListBuckets": 1,
         "ListObjectsV2": 1,
-        "PutObject?tagging": 1,
+        "CopyObject": 1,
+        "PutObjectTagging": 1,
+        "DeleteObjects": 1,
     }
