@@ -63,3 +63,17 @@ def test_sts_refuses_malformed_role_arns(sandbox: Sandbox, role: str) -> None:
     with pytest.raises(ClientError, match="ValidationError"):
         sandbox.client("sts").assume_role(RoleArn=role, RoleSessionName="session")
     assert sandbox.assumed_roles() == []
+
+
+def test_a_refused_role_arn_never_ran_so_no_response_of_it_is_lost(sandbox: Sandbox) -> None:
+    """STS refuses a malformed ARN before assuming anything: its answer stays the 400, and a
+    lost-response fault waits for a call that ran."""
+    sts = sandbox.client("sts")
+    sandbox.faults.lose_response("AssumeRole", service="sts")
+    with pytest.raises(ClientError) as refused:
+        sts.assume_role(RoleArn="arn:aws:iam::12345:role/x", RoleSessionName="bad")
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError) as lost:
+        sts.assume_role(RoleArn=ROLE, RoleSessionName="lost")
+    assert lost.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert sandbox.assumed_roles() == [(ROLE, "lost")]
