@@ -33,6 +33,9 @@ _SERVER_LOGGER = "werkzeug"
 #: Powertools' switch: flush_metrics prints nothing while it is true (read at each flush).
 _METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
 #: Back to the start of the line, and erase it: the live progress line is rewritten in place.
+#: The phase column: as wide as the longest phase name ("re-validate approved change set"), so
+#: that the notes line up.
+_NAME_WIDTH = 31
 _REWRITE = "\r\x1b[K"
 
 
@@ -155,7 +158,8 @@ class Progress:
         else:
             note = "done"
         status = status_of(phase)
-        return f"  [{elapsed:4.0f}s] {phase.name:25} {note}" + (f": {status}" if status else "")
+        name = f"{phase.name:{_NAME_WIDTH}}"
+        return f"  [{elapsed:4.0f}s] {name} {note}" + (f": {status}" if status else "")
 
     def _line(self, text: str) -> None:
         if self._open:
