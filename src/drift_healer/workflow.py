@@ -727,14 +727,15 @@ class Heal:
             update={"health_after": after["States"], "regressions": after["Findings"]}
         )
 
-    def to_finish(self) -> timedelta:
-        """The most a heal may still need after a deferral: three waits (detecting again,
-        executing, verifying; each MAX_WAIT_SECONDS at most), the bake time and its steps. A
-        deferral never ends later than that before the execution times out: a timeout would
-        end it unnotified, perhaps with the stack updating."""
+    def to_finish(self, deferred: bool = True) -> timedelta:
+        """The most a heal may still need to execute: after a deferral three waits (detecting
+        again, executing, verifying; each MAX_WAIT_SECONDS at most), else two; the bake time
+        and its steps. An execution never starts later than that before the execution times
+        out: a timeout would end it unnotified, perhaps with the stack updating."""
         gate = self.policy.health if self.policy else None
         bake = timedelta(minutes=gate.bake_minutes if gate else 5)
-        return 3 * timedelta(seconds=self.settings.max_wait_seconds) + bake + _FOR_STEPS
+        waits = 3 if deferred else 2
+        return waits * timedelta(seconds=self.settings.max_wait_seconds) + bake + _FOR_STEPS
 
     def alarm_states(self) -> dict[str, str]:
         """The watched alarms' states now, as the gate judges them (inside a step)."""
@@ -761,25 +762,29 @@ class Heal:
         chosen = {name: policy.windows[name] for name in rules.windows}
         if not (chosen or policy.freezes or policy.change_calendar):
             return None  # nothing could hold it: any time
+        # The last instant a deferral may end, and an execution without one start, leaving
+        # time to finish before the deadline.
         horizon = self.deadline - self.to_finish()
+        start_by = self.deadline - self.to_finish(deferred=False)
         for n in range(1, _MAX_DEFERRALS + 1):
             now = self.durable.now(f"clock: change window {n}")
-            # Executing now needs no time after a deferral: an opening now counts, however
-            # close the deadline; a later one only before the horizon.
-            until = max(horizon, now + windows.MIN_OPEN)
+            until = max(horizon, now + windows.MIN_OPEN)  # an opening now counts until start_by
             allowed = windows.when_allowed(chosen, policy.freezes, level is Risk.LOW, now, until)
             if policy.change_calendar and allowed.at is not None:
                 allowed = self.consult_calendar(
                     policy.change_calendar, chosen, level, allowed, until, n
                 )
-            if allowed.at is not None and now < allowed.at and horizon <= allowed.at:
+            if allowed.at is not None and (
+                start_by < now if allowed.at <= now else horizon <= allowed.at
+            ):
                 allowed = windows.Allowed(None, None, allowed.freezes)
             if allowed.at is None:
                 held = f" (held by {', '.join(allowed.freezes)})" if allowed.freezes else ""
                 return self.finish(
                     Outcome.CHANGE_SET_CREATED,
-                    f"not executed: no change window opens before {horizon.isoformat()}, this "
-                    f"execution's deadline{held}; the change set is left for review",
+                    "not executed: no time the change policy allows leaves enough to execute, "
+                    f"verify and bake before this execution's deadline, "
+                    f"{self.deadline.isoformat()}{held}; the change set is left for review",
                 )
             if allowed.at <= now:
                 if allowed.opening is not None:

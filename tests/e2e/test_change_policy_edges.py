@@ -268,3 +268,45 @@ def test_a_window_open_now_is_used_however_close_the_deadline(harness: Harness) 
     )
     assert run.outcome == "HEALED", run.result["Reason"]
     assert run.result["Policy"]["Window"] == "afternoons"
+
+
+AFTERNOONS = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
+EVENINGS = {"Days": ["Wed"], "Start": "16:00", "End": "23:00", "TimeZone": "Europe/Berlin"}
+FROZEN_NOW = {
+    "Name": "launch",
+    "From": "2030-01-02T12:00",
+    "To": "2030-01-02T18:00",
+    "TimeZone": "Europe/Berlin",
+}
+
+
+@pytest.mark.parametrize(
+    ("document", "timeout"),
+    [
+        ({"Windows": {"evenings": EVENINGS}}, 3 * 3600),  # opens in 2 h: too late to defer to
+        ({"Freezes": [FROZEN_NOW]}, 3 * 3600),  # frozen now and past the horizon
+        ({"Windows": {"afternoons": AFTERNOONS}}, 2 * 3600),  # open now, too little left
+    ],
+    ids=["a window opening later", "a freeze now", "a window open now, 2 h left"],
+)
+def test_with_too_little_time_to_finish_the_change_set_is_left_for_review(
+    harness: Harness, document: dict[str, Any], timeout: int
+) -> None:
+    """Executing needs two waits of MAX_WAIT_SECONDS (an hour each), the bake time and its
+    steps; after a deferral, a third wait: with less left, nothing starts and the reason names
+    the execution's real deadline."""
+    harness.stack()
+    harness.drift()
+    run = harness.run(
+        {"StackName": "app"},
+        starting_at=WEDNESDAY_14_00,
+        execution_timeout_seconds=timeout,
+        change_policy=json.dumps(document),
+    )
+    assert run.outcome == "CHANGE_SET_CREATED", run.result["Reason"]
+    deadline = WEDNESDAY_14_00.astimezone(UTC) + timedelta(seconds=timeout)
+    reason = run.result["Reason"]
+    assert "no time the change policy allows leaves enough" in reason
+    stated = datetime.fromisoformat(reason.split("deadline, ")[1].split(";")[0].split(" (")[0])
+    assert deadline <= stated < deadline + timedelta(minutes=1)
+    assert harness.executions() == 0
