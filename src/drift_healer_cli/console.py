@@ -32,10 +32,10 @@ _SERVICE_LOGGERS = ("drift-healer", "drift-healer-reconciler", "drift-healer-rev
 _SERVER_LOGGER = "werkzeug"
 #: Powertools' switch: flush_metrics prints nothing while it is true (read at each flush).
 _METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
+#: The phase column: as wide as the longest phase name ("re-detect after deferral 1: start"),
+#: so that the notes line up.
+_NAME_WIDTH = 33
 #: Back to the start of the line, and erase it: the live progress line is rewritten in place.
-#: The phase column: as wide as the longest phase name ("re-validate approved change set"), so
-#: that the notes line up.
-_NAME_WIDTH = 31
 _REWRITE = "\r\x1b[K"
 
 

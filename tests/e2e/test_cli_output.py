@@ -184,7 +184,7 @@ def test_live_progress_rewrites_one_line_and_ends_it() -> None:
     show.end()  # e.g. Ctrl-C: whatever comes next starts on a new line
     text = out.getvalue()
     assert text.count(LIVE) == 2 and text.endswith("\n") and text.count("\n") == 1
-    assert text.split(LIVE)[2].startswith("  [   0s] execute change set: wait        poll 1: ")
+    assert text.split(LIVE)[2].startswith("  [   0s] execute change set: wait          poll 1: ")
 
 
 def test_after_ctrl_c_plain_progress_shows_what_was_running() -> None:
@@ -192,6 +192,6 @@ def test_after_ctrl_c_plain_progress_shows_what_was_running() -> None:
     show = Progress(out=out, live=False)
     show(Phase("pre-flight", T0, T0, 1, "{}"))
     show(Phase("execute change set", T0, None, 0))  # started: no line yet
-    assert out.getvalue().splitlines()[-1].endswith("pre-flight                      done")
+    assert out.getvalue().splitlines()[-1].endswith("pre-flight                        done")
     show.end()  # interrupted there
-    assert out.getvalue().splitlines()[-1].endswith("execute change set              running")
+    assert out.getvalue().splitlines()[-1].endswith("execute change set                running")

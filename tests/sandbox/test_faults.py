@@ -196,3 +196,16 @@ def test_s3_calls_are_counted_and_faulted_as_s3_spells_them(sandbox: Sandbox) ->
         "PutObjectTagging": 1,
         "DeleteObjects": 1,
     }
+
+
+def test_an_s3_error_answer_can_be_lost_like_any_other(sandbox: Sandbox) -> None:
+    """NoSuchKey is an answer: a lost-response fault replaces it with a 500 and is used up."""
+    s3 = sandbox.client("s3")
+    s3.create_bucket(Bucket="records")
+    sandbox.faults.lose_response("GetObject", service="s3")
+    with pytest.raises(ClientError) as lost:
+        s3.get_object(Bucket="records", Key="missing")
+    assert lost.value.response["Error"]["Code"] == "InternalError"
+    with pytest.raises(ClientError) as missing:
+        s3.get_object(Bucket="records", Key="missing")
+    assert missing.value.response["Error"]["Code"] == "NoSuchKey"

@@ -67,6 +67,11 @@ def test_anything_different_is_not_approved(change: dict[str, Any], why: str) ->
         ),
         (None, "", {"Approver": "unknown (the answer named no Approver)"}),
         (
+            {"Approver": "bob", "Comment": "  "},
+            "too risky",
+            {"Approver": "bob", "Comment": "too risky"},
+        ),
+        (
             {"Approver": " \n ", "Ticket": ""},
             "",
             {"Approver": "unknown (the answer named no Approver)"},

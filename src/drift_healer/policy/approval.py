@@ -64,7 +64,7 @@ def decision(payload: Any, message: str = "") -> dict[str, str]:
             payload = {"Comment": payload if isinstance(payload, str) else payload.decode()}
     if not isinstance(payload, dict):
         payload = {}
-    if message and not payload.get("Comment"):
+    if message and not str(payload.get("Comment") or "").strip():
         payload = {**payload, "Comment": message}
     said = {
         key: " ".join(str(payload[key]).split())
