@@ -161,9 +161,10 @@ def s3(max_attempts: int) -> Any:
     return _client("s3", None, None, "", max_attempts, timeout=10)
 
 
-def cloudwatch(max_attempts: int) -> Any:
-    """The healer's own CloudWatch client (the health gates' alarms)."""
-    return _client("cloudwatch", None, None, "", max_attempts)
+def cloudwatch(region: str, role_arn: str | None, execution: str, max_attempts: int) -> Any:
+    """The target stack's CloudWatch client (the health gates' alarms watch the stack's own
+    application: its region, and its account's role if any)."""
+    return _client("cloudwatch", region, role_arn, execution, max_attempts)
 
 
 def ssm(max_attempts: int) -> Any:

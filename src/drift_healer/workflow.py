@@ -740,7 +740,12 @@ class Heal:
     def alarm_states(self) -> dict[str, str]:
         """The watched alarms' states now, as the gate judges them (inside a step)."""
         names, prefix = self.watching or ((), None)
-        client = aws.cloudwatch(self.settings.aws_max_attempts)
+        client = aws.cloudwatch(
+            self.region,
+            self.request.role_arn,
+            naming.execution_id(self.execution),
+            self.settings.aws_max_attempts,
+        )
         return health.read(alarms.states(client, names, prefix), prefix)
 
     def wait_for_window(

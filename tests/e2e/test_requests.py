@@ -318,3 +318,41 @@ def test_an_event_may_ask_for_less_than_the_ceiling(harness: Harness) -> None:
     harness.drift()
     run = harness.run({"StackName": "app", "DryRun": True}, heal_mode="propose")
     assert run.outcome == "DRIFT_REPORTED" and "lowered" not in run.result["Reason"]
+
+
+def test_a_member_stacks_health_gate_reads_the_member_accounts_alarms(harness: Harness) -> None:
+    """The alarms watch the stack's own application, in its account: read through its role. The
+    healer's account has an alarm of the same name in ALARM, which must not matter."""
+    member_stack(harness)
+    harness.alarm("orders-lag", "ALARM")  # the healer's own account
+    creds = harness.sandbox.client("sts").assume_role(RoleArn=MEMBER_ROLE, RoleSessionName="setup")[
+        "Credentials"
+    ]
+    member = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
+    cloudwatch = member.client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="orders-lag",
+        MetricName="lag",
+        Namespace="App",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="orders-lag", StateValue="OK", StateReason="test")
+    member.client("cloudformation").update_stack(
+        StackName="member-app",
+        UsePreviousTemplate=True,
+        Tags=[{"Key": "drift-healer:alarms", "Value": "orders-lag"}],
+    )
+
+    run = harness.run({"StackName": "member-app", "RoleArn": MEMBER_ROLE})
+
+    assert run.outcome == "HEALED", run.result["Reason"]
+    assert run.result["Policy"]["HealthBefore"] == {"orders-lag": "OK"}
