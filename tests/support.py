@@ -177,6 +177,22 @@ class Run:
         return note.message
 
 
+def put_alarm(cloudwatch: Any, name: str, state: str = "OK") -> None:
+    """A CloudWatch alarm named ``name``, in ``state`` (OK, ALARM or INSUFFICIENT_DATA), through
+    ``cloudwatch`` (any account's client)."""
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        MetricName=name,
+        Namespace="App",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+
+
 @dataclass
 class Harness:
     sandbox: Sandbox
@@ -218,19 +234,8 @@ class Harness:
         return at
 
     def alarm(self, name: str, state: str = "OK") -> None:
-        """A CloudWatch alarm named ``name``, in ``state`` (OK, ALARM or INSUFFICIENT_DATA)."""
-        cloudwatch = self.sandbox.client("cloudwatch")
-        cloudwatch.put_metric_alarm(
-            AlarmName=name,
-            MetricName=name,
-            Namespace="App",
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1,
-            ComparisonOperator="GreaterThanThreshold",
-        )
-        cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
+        """A CloudWatch alarm named ``name`` in this account, in ``state``."""
+        put_alarm(self.sandbox.client("cloudwatch"), name, state)
 
     def drift_again_after_execution(self) -> None:
         """Someone drifts the parameter again right after the heal, before verification."""

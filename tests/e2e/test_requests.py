@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drift_sandbox import ACCOUNT_ID
-from tests.support import TEMPLATE, Harness
+from tests.support import TEMPLATE, Harness, put_alarm
 
 
 def healer_calls(harness: Harness) -> dict[tuple[str, str], int]:
@@ -150,16 +150,21 @@ MEMBER = "210987654321"
 MEMBER_ROLE = f"arn:aws:iam::{MEMBER}:role/DriftHealerMember"
 
 
-def member_stack(harness: Harness) -> None:
-    """A drifted stack 'member-app' in another account, reachable through MEMBER_ROLE."""
+def member_session(harness: Harness) -> boto3.Session:
+    """The member account, as MEMBER_ROLE sees it."""
     sts = harness.sandbox.client("sts")
     creds = sts.assume_role(RoleArn=MEMBER_ROLE, RoleSessionName="setup")["Credentials"]
-    session = boto3.Session(
+    return boto3.Session(
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
         region_name="us-east-1",
     )
+
+
+def member_stack(harness: Harness) -> None:
+    """A drifted stack 'member-app' in another account, reachable through MEMBER_ROLE."""
+    session = member_session(harness)
     session.client("cloudformation").create_stack(StackName="member-app", TemplateBody=TEMPLATE)
     session.client("ssm").put_parameter(
         Name="/app/dev/feature", Value="off", Type="String", Overwrite=True
@@ -325,27 +330,8 @@ def test_a_member_stacks_health_gate_reads_the_member_accounts_alarms(harness: H
     healer's account has an alarm of the same name in ALARM, which must not matter."""
     member_stack(harness)
     harness.alarm("orders-lag", "ALARM")  # the healer's own account
-    creds = harness.sandbox.client("sts").assume_role(RoleArn=MEMBER_ROLE, RoleSessionName="setup")[
-        "Credentials"
-    ]
-    member = boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name="us-east-1",
-    )
-    cloudwatch = member.client("cloudwatch")
-    cloudwatch.put_metric_alarm(
-        AlarmName="orders-lag",
-        MetricName="lag",
-        Namespace="App",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    cloudwatch.set_alarm_state(AlarmName="orders-lag", StateValue="OK", StateReason="test")
+    member = member_session(harness)
+    put_alarm(member.client("cloudwatch"), "orders-lag", "OK")
     member.client("cloudformation").update_stack(
         StackName="member-app",
         UsePreviousTemplate=True,
