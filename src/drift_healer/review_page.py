@@ -15,9 +15,9 @@ from .models import HealResult
 from .policy import approval
 from .render import drift_url, short_name
 
-#: What the form's fields may hold, in characters (the answer is recorded in the result).
 #: How an answer given on the page names its approver: after the name typed, kept whole.
 VIA_LINK = " (review link)"
+#: What the form's fields may hold, in characters (the answer is recorded in the result).
 NAME_LIMIT = approval.FIELD_LIMITS["Approver"] - len(VIA_LINK)
 TICKET_LIMIT = approval.FIELD_LIMITS["Ticket"]
 COMMENT_LIMIT = approval.FIELD_LIMITS["Comment"]

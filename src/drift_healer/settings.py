@@ -77,9 +77,10 @@ class Settings(BaseSettings):
     #: waits for the stack's own times rather than a model's (the template: the ChangeRecords
     #: bucket). Empty: every heal estimates from the stack's size alone.
     history_bucket: str = ""
-    #: The function's durable ExecutionTimeout (the template's default, 7 days): a heal never
-    #: defers for a change window past it, less what it needs then (three MAX_WAIT_SECONDS, the
-    #: bake time and a quarter hour); later windows leave a proposal instead.
+    #: The function's durable ExecutionTimeout (the template's default, 7 days): under a change
+    #: policy, a heal never starts executing later than it, less what executing needs (two
+    #: MAX_WAIT_SECONDS after a window open now, three after a deferral; the bake time and a
+    #: quarter hour); later windows leave a proposal instead.
     execution_timeout_seconds: int = Field(default=7 * 24 * 3600, ge=3600)
     #: Hide every property value (drift, change sets, result, email, logs); show only paths.
     hide_values: bool = False

@@ -687,16 +687,10 @@ class Heal:
             return []
         self.watching = (names, prefix)
         insufficient = gate.insufficient_data if gate else "block"
-
-        def judge() -> HealthRead:
-            found = self.alarm_states()
-            return {
-                "States": health.shown(found),
-                "Watched": len(found),
-                "Findings": limits.bound_list(health.blocking(found, insufficient)),
-            }
-
-        before = self.durable.step("health before", judge)
+        before = self.durable.step(
+            "health before",
+            lambda: self.read_health(lambda found: health.blocking(found, insufficient)),
+        )
         self.found.policy = self.found.policy.model_copy(
             update={"health_before": before["States"], "alarms_watched": before["Watched"]}
         )
@@ -713,16 +707,10 @@ class Heal:
         if bake:
             self.durable.sleep("bake time", bake)
         before = trail.health_before
-
-        def judge() -> HealthRead:
-            found = self.alarm_states()
-            return {
-                "States": health.shown(found),
-                "Watched": len(found),
-                "Findings": limits.bound_list(health.regressions(before, found)),
-            }
-
-        after = self.durable.step("health after", judge)
+        after = self.durable.step(
+            "health after",
+            lambda: self.read_health(lambda found: health.regressions(before, found)),
+        )
         self.found.policy = trail.model_copy(
             update={"health_after": after["States"], "regressions": after["Findings"]}
         )
@@ -737,8 +725,9 @@ class Heal:
         waits = 3 if deferred else 2
         return waits * timedelta(seconds=self.settings.max_wait_seconds) + bake + _FOR_STEPS
 
-    def alarm_states(self) -> dict[str, str]:
-        """The watched alarms' states now, as the gate judges them (inside a step)."""
+    def read_health(self, judge: Callable[[dict[str, str]], list[str]]) -> HealthRead:
+        """The watched alarms' states now, in the stack's account and region (inside a step), as
+        checkpointed: those shown, how many, and what ``judge`` finds in all of them."""
         names, prefix = self.watching or ((), None)
         client = aws.cloudwatch(
             self.region,
@@ -746,7 +735,12 @@ class Heal:
             naming.execution_id(self.execution),
             self.settings.aws_max_attempts,
         )
-        return health.read(alarms.states(client, names, prefix), prefix)
+        found = health.read(alarms.states(client, names, prefix), prefix)
+        return {
+            "States": health.shown(found),
+            "Watched": len(found),
+            "Findings": limits.bound_list(judge(found)),
+        }
 
     def wait_for_window(
         self,
