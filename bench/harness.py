@@ -11,12 +11,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from . import coldstart, fleet, model, report, single
 
 OUT = Path(__file__).resolve().parent
+#: A named run: what it measures, called with nothing (in a fresh process with several jobs).
+Task = tuple[str, Callable[[], dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -58,49 +61,40 @@ def run(plan: Plan, out: Path = OUT, say: Callable[[str], None] = print) -> dict
     )
     fleet_config = replace(model.FLEET, stacks=plan.fleet_stacks, every=plan.fleet_every)
     largest = max(plan.sizes, default=0)
-    tasks: list[tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...]]] = []
+    tasks: list[Task] = []
     if plan.fleet_stacks > 0:
-        tasks.append(("fleet night", fleet.night, (fleet_config,)))
+        tasks.append(("fleet night", partial(fleet.night, fleet_config)))
     for size in sorted(plan.sizes, reverse=True):
+        memory = plan.memory and size == largest
         tasks.append(
-            (
-                f"{size} resources",
-                single.run_size,
-                (size, plan.draws, model.SEED, plan.memory and size == largest),
-            )
+            (f"{size} resources", partial(single.run_size, size, plan.draws, measure_memory=memory))
         )
-    off_model = [
-        (f"{size} resources x{scale:g}", size, scale)
+    # informational: first nights off the model, and nights that vary more
+    off_model = {
+        f"{size} resources x{scale:g}": partial(
+            single.run_size, size, plan.off_model_draws, scale=scale, nights=1
+        )
         for scale in plan.off_model
         for size in plan.off_model_sizes
-    ]
-    for name, size, scale in off_model:
-        tasks.append(
-            (name, single.run_size, (size, plan.off_model_draws, model.SEED, False, scale, 1))
+    }
+    varied = {
+        f"{size} resources, nights +-{nightly:.0%}": partial(
+            single.run_size, size, plan.varied_draws, nightly=nightly
         )
-    varied = [
-        (f"{size} resources, nights +-{nightly:.0%}", size, nightly)
         for nightly in plan.varied
         for size in plan.varied_sizes
-    ]
-    for name, size, nightly in varied:
-        tasks.append(
-            (
-                name,
-                single.run_size,
-                (size, plan.varied_draws, model.SEED, False, 1.0, model.NIGHTS, nightly),
-            )
-        )
+    }
+    tasks += [*off_model.items(), *varied.items()]
     done = _in_workers(tasks, plan.jobs, say)
-    off_names = {name for name, _, _ in off_model} | {name for name, _, _ in varied}
-    sizes = [done[name] for name, _, _ in tasks if name != "fleet night" and name not in off_names]
+    apart = {"fleet night", *off_model, *varied}
+    sizes = [done[name] for name, _ in tasks if name not in apart]
     results = report.assemble(
         sizes,
         done.get("fleet night"),
         cold,
         wall_seconds=time.perf_counter() - began,
-        off_model=[done[name] for name, _, _ in off_model],
-        varied=[done[name] for name, _, _ in varied],
+        off_model=[done[name] for name in off_model],
+        varied=[done[name] for name in varied],
     )
     block = report.markdown(results)
     checks = results.pop("verdicts_objects")
@@ -124,22 +118,20 @@ def run(plan: Plan, out: Path = OUT, say: Callable[[str], None] = print) -> dict
 
 
 def _in_workers(
-    tasks: list[tuple[str, Callable[..., dict[str, Any]], tuple[Any, ...]]],
+    tasks: list[Task],
     jobs: int,
     say: Callable[[str], None],
 ) -> dict[str, dict[str, Any]]:
     """Run each task (in this process with one job, else in fresh processes)."""
     done: dict[str, dict[str, Any]] = {}
     if jobs <= 1:
-        for name, fn, args in tasks:
-            done[name] = fn(*args)
+        for name, fn in tasks:
+            done[name] = fn()
             say(f"  {name}: done in {done[name]['wall_seconds']:.0f} s")
         return done
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures: dict[Future[dict[str, Any]], str] = {
-            pool.submit(fn, *args): name for name, fn, args in tasks
-        }
+        futures: dict[Future[dict[str, Any]], str] = {pool.submit(fn): name for name, fn in tasks}
         for future in as_completed(futures):
             name = futures[future]
             done[name] = future.result()
