@@ -60,7 +60,7 @@ def last_night(changes: str | None = None, **first_look: int) -> str:
     """A document of measured first looks (the execution's for ``changes``)."""
     return json.dumps(
         {
-            "Version": 1,
+            "Version": 2,
             "Resources": RESOURCES,
             "Phases": {
                 phase: {"FirstLook": look, "Measured": True, "Changes": changes}
@@ -104,7 +104,7 @@ def test_a_heal_keeps_when_each_wait_saw_cloudformation_done(history: Harness) -
     assert run.outcome == "HEALED"
     document = kept(history)
     assert document is not None
-    assert document["Version"] == 1 and document["Resources"] == RESOURCES
+    assert document["Version"] == timings.VERSION and document["Resources"] == RESOURCES
     assert document["Phases"].keys() == WAITS.keys()
     # each learned from polls after the model's early first look: the stack's own time
     for phase, look in first_looks(document).items():
@@ -157,7 +157,7 @@ def test_a_stack_that_changed_size_scales_last_nights_looks(history: Harness) ->
     "damaged",
     [
         "not json",
-        json.dumps({**json.loads(last_night(None, Detection=1, ChangeSet=1)), "Version": 2}),
+        json.dumps({**json.loads(last_night(None, Detection=1, ChangeSet=1)), "Version": 3}),
         last_night(None, Detection=0),
     ],
     ids=["not json", "another version", "a look of 0"],
@@ -173,7 +173,7 @@ def test_a_document_that_cannot_be_used_is_ignored_and_replaced(
     for phase, wait in WAITS.items():
         assert expected(run, wait) == modelled(phase), wait
     document = kept(history)
-    assert document is not None and document["Version"] == 1
+    assert document is not None and document["Version"] == timings.VERSION
     assert document["Phases"].keys() == WAITS.keys()
 
 
@@ -257,13 +257,33 @@ def test_a_failed_execution_is_not_kept(history: Harness) -> None:
     assert first_looks(document)["Detection"] != 12
 
 
+#: A document as the first release wrote it (Version 1: a first look per phase, nothing more).
+FIRST_RELEASE = json.dumps(
+    {
+        "Version": 1,
+        "Resources": RESOURCES,
+        "FirstLook": {"Detection": 15, "ChangeSet": 17, "Execution": 43},
+        "Written": "2026-11-20T02:00:00Z",
+    }
+)
+
+
+@pytest.mark.parametrize("before", [None, FIRST_RELEASE], ids=["none", "the first release's"])
 def test_a_stack_with_no_timings_yet_reads_as_none_without_a_warning(
-    history: Harness, caplog: pytest.LogCaptureFixture
+    history: Harness, caplog: pytest.LogCaptureFixture, before: str | None
 ) -> None:
-    """A stack's first night is not a fault: nothing logged of the timings."""
+    """A stack's first night is not a fault, nor is the first night after an upgrade: nothing
+    logged of the timings; the waits estimate from the stack's size, and this version's
+    document replaces an earlier one's."""
+    if before is not None:
+        keep(history, before)
     run = history.run({"StackName": "app"}, history_bucket="history")
     assert run.outcome == "HEALED"
     assert "timings" not in caplog.text
+    for phase, wait in WAITS.items():
+        assert expected(run, wait) == modelled(phase), wait
+    document = kept(history)
+    assert document is not None and document["Version"] == timings.VERSION
 
 
 #: How long the sandbox's CloudFormation takes on the stack (AS_MODELLED): 15 s a detection,
@@ -290,7 +310,9 @@ WRITE = (
 def document(phases: dict[timings.Phase, Look]) -> str:
     """The stack's timings as its last heal would have written them."""
     written = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
-    return timings.Timings(version=1, resources=RESOURCES, phases=phases, written=written).to_json()
+    return timings.Timings(
+        version=timings.VERSION, resources=RESOURCES, phases=phases, written=written
+    ).to_json()
 
 
 def asked(harness: Harness, action: str) -> int:

@@ -28,7 +28,7 @@ def measured(first_look: int, streak: int = 0, changes: str | None = None) -> Lo
 
 
 LAST = Timings(
-    version=1,
+    version=timings.VERSION,
     resources=50,
     phases={
         "Detection": measured(40),
@@ -84,7 +84,7 @@ def test_a_key_needs_a_stack_arn(not_an_arn: str) -> None:
 def test_a_document_reads_back_as_written() -> None:
     assert timings.parse(LAST.to_json()) == LAST
     assert json.loads(LAST.to_json()) == {
-        "Version": 1,
+        "Version": 2,
         "Resources": 50,
         "Phases": {
             "Detection": {"FirstLook": 40, "Measured": True, "Streak": 0, "Changes": None},
@@ -107,7 +107,7 @@ def test_a_document_may_know_only_some_phases_and_carry_more_fields() -> None:
     partial = document(Phases=phases(Detection=1), Extra="ignored")
     read = timings.parse(partial)
     assert read == Timings(
-        version=1, resources=50, phases={"Detection": measured(1)}, written=NIGHT
+        version=timings.VERSION, resources=50, phases={"Detection": measured(1)}, written=NIGHT
     )
     assert "Extra" not in read.to_json()
     assert timings.parse(document(Phases=phases(Execution=YEAR))) is not None
@@ -121,7 +121,7 @@ def test_a_document_may_know_only_some_phases_and_carry_more_fields() -> None:
         "[]",
         "{}",
         "null",
-        document(Version=2),
+        document(Version=3),
         document(Version=None),
         document(Resources=None),
         document(Phases=None),
@@ -153,7 +153,7 @@ looks_ = st.builds(
 )
 documents = st.builds(
     lambda resources, phases_, written: Timings(
-        version=1, resources=resources, phases=phases_, written=written
+        version=timings.VERSION, resources=resources, phases=phases_, written=written
     ),
     st.integers(0, 100_000),
     st.dictionaries(st.sampled_from(["Detection", "ChangeSet", "Execution"]), looks_),
@@ -314,7 +314,7 @@ def test_what_a_heal_learned_replaces_what_was_known() -> None:
         "Execution": measured(70, changes="sha256:def"),
     }
     kept = timings.remember(LAST, learned, 50, now)
-    assert kept == Timings(version=1, resources=50, phases=learned, written=now)
+    assert kept == Timings(version=timings.VERSION, resources=50, phases=learned, written=now)
 
 
 def test_phases_the_heal_did_not_reach_are_kept_scaled_to_the_stack_now() -> None:
@@ -330,9 +330,27 @@ def test_phases_the_heal_did_not_reach_are_kept_scaled_to_the_stack_now() -> Non
 
 def test_a_first_document_holds_what_was_learned() -> None:
     kept = timings.remember(None, {"ChangeSet": measured(9)}, 5, NIGHT)
-    assert kept == Timings(version=1, resources=5, phases={"ChangeSet": measured(9)}, written=NIGHT)
+    assert kept == Timings(
+        version=timings.VERSION, resources=5, phases={"ChangeSet": measured(9)}, written=NIGHT
+    )
 
 
 def test_nothing_learned_or_size_unknown_keeps_nothing() -> None:
     assert timings.remember(LAST, {}, 50, NIGHT) is None
     assert timings.remember(LAST, {"Detection": measured(12)}, None, NIGHT) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "superseded"),
+    [
+        ('{"Version": 1, "FirstLook": {"Detection": 15}}', True),
+        (LAST.to_json(), False),  # this version's
+        ('{"Version": 3}', False),  # a later one's: not read, and not an earlier one's
+        ('{"Version": true}', False),
+        ('{"Version": "1"}', False),
+        ("[1]", False),
+        ("not json", False),
+    ],
+)
+def test_only_an_earlier_versions_document_is_superseded(text: str, superseded: bool) -> None:
+    assert timings.superseded(text) is superseded

@@ -16,6 +16,7 @@ it running and at or before the one that saw it done.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -46,6 +47,9 @@ _LONGEST_STREAK = 8
 #: A first look longer than any wait may last is not a first look (MAX_WAIT_SECONDS is at most
 #: the function's ExecutionTimeout, a year at most).
 _LONGEST = 366 * 24 * 3600
+#: The document's version. 1 (the first release) kept only a first look per phase; its
+#: documents read as none, quietly (``superseded``), and the next heal writes this one.
+VERSION: Literal[2] = 2
 _STACK_ARN = re.compile(r"arn:[^:]+:cloudformation:([^:]+):([0-9]{12}):stack/([^/]+)/.+")
 
 
@@ -71,7 +75,7 @@ class Timings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    version: Literal[1] = Field(alias="Version")
+    version: Literal[2] = Field(alias="Version")
     #: At most a million (CloudFormation allows 500 a stack): a larger count is damage.
     resources: int = Field(alias="Resources", ge=0, le=1_000_000)
     phases: dict[Phase, Look] = Field(alias="Phases")
@@ -109,6 +113,17 @@ def parse(text: str) -> Timings | None:
         return Timings.model_validate_json(text)
     except ValidationError:
         return None
+
+
+def superseded(text: str) -> bool:
+    """A document an earlier version of the healer wrote: not damage, so nothing to warn of; the
+    heal estimates from the stack's size once, and leaves this version's document."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    version = document.get("Version") if isinstance(document, dict) else None
+    return type(version) is int and 1 <= version < VERSION
 
 
 def changed(changes: Iterable[Mapping[str, Any]]) -> str:
@@ -190,7 +205,7 @@ def remember(
     if resources is None or not learned:
         return None
     return Timings(
-        version=1,
+        version=VERSION,
         resources=resources,
         phases={**looks(previous, resources), **learned},
         written=written,
