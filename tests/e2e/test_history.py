@@ -420,6 +420,10 @@ def test_nights_in_a_row_seen_done_at_once_look_earlier_each_night(history: Harn
             }, (night, phase)
 
 
+@pytest.mark.fault(
+    "The stack's timings (`HISTORY_BUCKET`) cannot be read or written",
+    "logged; the waits estimate from the stack's size; the heal goes on",
+)
 @pytest.mark.parametrize(
     ("bucket", "text", "denied", "cause", "warnings"),
     [
