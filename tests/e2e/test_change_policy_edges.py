@@ -243,20 +243,23 @@ def test_with_nothing_to_wait_for_a_short_execution_timeout_still_heals(
     harness: Harness, policy: dict[str, str]
 ) -> None:
     """No window, freeze or calendar can hold the heal: it executes at once, however close the
-    execution's deadline (three hours here: too little to defer into)."""
+    execution's deadline (an hour here: less than a heal under a policy that could hold it
+    keeps to execute, verify and bake)."""
     harness.alarm("orders-lag")
     harness.stack(Tags=[{"Key": TAG, "Value": "orders-lag"}])
     harness.drift()
     executed = harness.execution_times()
-    run = harness.run({"StackName": "app"}, execution_timeout_seconds=3 * 3600, **policy)
+    run = harness.run({"StackName": "app"}, execution_timeout_seconds=3600, **policy)
     assert run.outcome == "HEALED", run.result["Reason"]
     assert len(executed) == 1
     assert run.result["Policy"]["Deferrals"] == []
 
 
-def test_a_window_open_now_is_used_however_close_the_deadline(harness: Harness) -> None:
-    """The margin kept before the deadline is for what follows a deferral; executing now needs
-    none."""
+def test_a_window_open_now_is_used_with_time_to_execute_but_not_to_defer(
+    harness: Harness,
+) -> None:
+    """Three hours left: too little to defer into (three waits of an hour, the bake time, a
+    quarter hour), enough to execute now (two waits, the bake time, a quarter hour)."""
     afternoons = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
     harness.stack()
     harness.drift()

@@ -255,6 +255,19 @@ def test_a_failed_execution_is_not_kept(history: Harness) -> None:
         "Changes": "sha256:any",
     }
     assert first_looks(document)["Detection"] != 12
+    assert first_looks(document)["ChangeSet"] != 14
+
+
+def test_a_failed_change_set_is_not_kept(history: Harness) -> None:
+    """A change set that fails took as long as it took to fail: last night's stays."""
+    keep(history, last_night(None, Detection=12, ChangeSet=14))
+    history.sandbox.faults.fail_change_set("app", "Requires capabilities : [CAPABILITY_IAM]")
+    run = history.run({"StackName": "app"}, history_bucket="history")
+    assert run.error.type.endswith("ChangeSetFailed")
+    document = kept(history)
+    assert document is not None
+    assert first_looks(document)["ChangeSet"] == 14
+    assert first_looks(document)["Detection"] != 12  # the detection that succeeded is learned
 
 
 #: A document as the first release wrote it (Version 1: a first look per phase, nothing more).

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from drift_healer import executions
 from drift_healer.policy import approval
 from drift_healer.records import Change, Recheck, Review
 
@@ -99,3 +100,27 @@ def test_a_secret_pasted_into_an_answer_is_masked() -> None:
     )
     assert "AKIAIOSFODNN7EXAMPLE" not in json.dumps(said)
     assert said["Comment"].startswith("ok, key ") and said["Ticket"] == "CHG-1"
+
+
+def test_a_review_the_history_holds_cut_is_no_review() -> None:
+    """The service cuts a large step result in the history (Truncated): the page must not show
+    half a plan, so the review reads as none (502 on the page), even when what is left reads
+    as a record."""
+    whole = executions._SERDES.serialize({"Fingerprint": "sha256:0"})
+    assert executions._review({"Payload": whole}) == {"Fingerprint": "sha256:0"}
+    events = iter(
+        [
+            {
+                "EventType": "CallbackStarted",
+                "Name": executions.APPROVAL,
+                "Id": "op-1",
+                "CallbackStartedDetails": {"CallbackId": "cb-1"},
+            },
+            {
+                "EventType": "StepSucceeded",
+                "Name": executions.REVIEW_STEP,
+                "StepSucceededDetails": {"Result": {"Truncated": True, "Payload": whole}},
+            },
+        ]
+    )
+    assert executions._pending(events) == ("cb-1", None)

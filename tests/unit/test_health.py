@@ -47,3 +47,16 @@ def test_allowing_missing_data_never_lets_an_alarm_through() -> None:
 def test_a_stacks_alarm_tag_may_be_written_with_spaces() -> None:
     tags = {"drift-healer:alarms": " orders-lag , checkout-5xx ,"}
     assert health.watched(("checkout-5xx",), tags) == ("checkout-5xx", "orders-lag")
+
+
+def test_a_prefix_matching_nothing_counts_beside_named_alarms() -> None:
+    """A typo in AlarmPrefix next to named alarms (the policy's, a stack's tag) must not turn the
+    prefix's gate off."""
+    assert health.read({"checkout-5xx": "OK"}, "prdo-") == {
+        "checkout-5xx": "OK",
+        "prdo-*": "INSUFFICIENT_DATA",
+    }
+    assert health.read({"prod-a": "OK", "checkout-5xx": "OK"}, "prod-") == {
+        "prod-a": "OK",
+        "checkout-5xx": "OK",
+    }
