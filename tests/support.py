@@ -6,12 +6,14 @@ Test modules import helpers from here only, never from one another.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pytest
 from samtranslator.yaml_helper import yaml_parse
@@ -193,6 +195,11 @@ def put_alarm(cloudwatch: Any, name: str, state: str = "OK") -> None:
     cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
 
 
+def outcomes(notes: list[Notification]) -> list[str]:
+    """The outcome of each notification, in the order they were sent."""
+    return [n.attributes["outcome"] for n in notes]
+
+
 @dataclass
 class Harness:
     sandbox: Sandbox
@@ -268,8 +275,51 @@ class Harness:
         return Run(local=local, notifications=inbox.messages())
 
 
+# ------------------------------------------------------------------------------ the change policy
+BERLIN = ZoneInfo("Europe/Berlin")
+#: A Wednesday afternoon in Berlin.
+WEDNESDAY_14_00 = datetime(2030, 1, 2, 14, 0, tzinfo=BERLIN)
+
+
+def ready_then_heal(
+    harness: Harness, document: str, starting_at: datetime = WEDNESDAY_14_00, **settings: Any
+) -> Run:
+    """Create the stack and drift it; heal it under the change policy ``document`` (CHANGE_POLICY)
+    from ``starting_at`` on the virtual clock."""
+    harness.stack()
+    harness.drift()
+    return harness.run(
+        {"StackName": "app"}, starting_at=starting_at, change_policy=document, **settings
+    )
+
+
+def goes_off_when_executed(harness: Harness, name: str) -> None:
+    """The alarm ``name`` goes off (ALARM) as the heal executes its change set."""
+    harness.sandbox.faults.before_call(
+        "ExecuteChangeSet",
+        lambda: harness.sandbox.client("cloudwatch").set_alarm_state(
+            AlarmName=name, StateValue="ALARM", StateReason="errors"
+        ),
+    )
+
+
+def change_records(harness: Harness, bucket: str) -> dict[str, dict[str, Any]]:
+    """Every change record in ``bucket``, decoded, by its key."""
+    s3 = harness.sandbox.client("s3")
+    found = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return {
+        o["Key"]: json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+        for o in found
+    }
+
+
 # ------------------------------------------------------------------------------ the review page
 REVIEW_URL = "https://review.example.lambda-url.eu-west-1.on.aws/"
+
+
+def forged(token: str) -> str:
+    """``token`` with the last two characters of its signature changed."""
+    return token[:-2] + ("AA" if not token.endswith("AA") else "BB")
 
 
 class Reviewed:

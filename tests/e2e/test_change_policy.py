@@ -8,16 +8,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from drift_healer_cli import errors as cli_errors
-from tests.support import Harness
+from tests.support import (
+    BERLIN,
+    WEDNESDAY_14_00,
+    Harness,
+    change_records,
+    goes_off_when_executed,
+    outcomes,
+    ready_then_heal,
+)
 
-BERLIN = ZoneInfo("Europe/Berlin")
-#: A Wednesday afternoon in Berlin.
-WEDNESDAY_14_00 = datetime(2030, 1, 2, 14, 0, tzinfo=BERLIN)
 NIGHTS = {
     "weeknights": {
         "Days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
@@ -30,14 +34,6 @@ NIGHTS = {
 
 def policy(**document: Any) -> str:
     return json.dumps(document)
-
-
-def ready_then_heal(harness: Harness, document: str, **settings: Any) -> Any:
-    harness.stack()
-    harness.drift()
-    return harness.run(
-        {"StackName": "app"}, starting_at=WEDNESDAY_14_00, change_policy=document, **settings
-    )
 
 
 def test_ready_at_14_00_it_executes_at_22_00(harness: Harness) -> None:
@@ -70,7 +66,7 @@ def test_inside_the_window_it_executes_at_once(harness: Harness) -> None:
     )
     assert run.outcome == "HEALED"
     assert run.result["Policy"]["Deferrals"] == []
-    assert [n.attributes["outcome"] for n in run.notifications] == ["HEALED"]
+    assert outcomes(run.notifications) == ["HEALED"]
 
 
 def test_a_hard_freeze_covering_the_window_defers_past_it(harness: Harness) -> None:
@@ -306,12 +302,7 @@ def test_missing_metrics_block_by_default_and_may_be_allowed(harness: Harness) -
 
 def test_an_alarm_that_goes_off_after_the_change_is_told_loudly(harness: Harness) -> None:
     harness.alarm("checkout-5xx", "OK")
-    harness.sandbox.faults.before_call(
-        "ExecuteChangeSet",
-        lambda: harness.sandbox.client("cloudwatch").set_alarm_state(
-            AlarmName="checkout-5xx", StateValue="ALARM", StateReason="errors"
-        ),
-    )
+    goes_off_when_executed(harness, "checkout-5xx")
     run = ready_then_heal(harness, policy(Health=HEALTH))
     assert run.outcome == "HEALED"
     trail = run.result["Policy"]
@@ -350,12 +341,7 @@ def test_thousands_of_alarms_under_a_prefix_stay_within_aws_limits(harness: Harn
     and once after it (not again by name)."""
     for i in range(300):
         harness.alarm(f"prod-{i:03}", "OK")
-    harness.sandbox.faults.before_call(
-        "ExecuteChangeSet",
-        lambda: harness.sandbox.client("cloudwatch").set_alarm_state(
-            AlarmName="prod-299", StateValue="ALARM", StateReason="errors"
-        ),
-    )
+    goes_off_when_executed(harness, "prod-299")
     reads = harness.sandbox.calls[("cloudwatch", "DescribeAlarms")]
     run = ready_then_heal(harness, policy(Health={"AlarmPrefix": "prod-", "BakeMinutes": 1}))
     assert run.outcome == "HEALED"
@@ -403,20 +389,11 @@ def test_a_change_calendar_that_does_not_exist_fails_the_heal(harness: Harness) 
     assert harness.executions() == 0
 
 
-def records(harness: Harness, bucket: str) -> dict[str, dict[str, Any]]:
-    s3 = harness.sandbox.client("s3")
-    found = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
-    return {
-        o["Key"]: json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
-        for o in found
-    }
-
-
 def test_every_change_leaves_one_complete_change_record(harness: Harness) -> None:
     harness.sandbox.client("s3").create_bucket(Bucket="records")
     run = ready_then_heal(harness, policy(Windows=NIGHTS), change_record_bucket="records")
     assert run.outcome == "HEALED"
-    [(key, record)] = records(harness, "records").items()
+    [(key, record)] = change_records(harness, "records").items()
     assert run.result["ChangeRecord"] == f"s3://records/{key}"
     assert key.startswith("change-records/app/2030/01/02/")
     assert record["Version"] == 1 and record["Execution"].endswith(key.rsplit("/", 1)[1][:-5])
@@ -433,7 +410,7 @@ def test_no_change_no_record_and_the_record_holds_no_values_when_hidden(
     harness.sandbox.client("s3").create_bucket(Bucket="records")
     harness.stack()
     in_sync = harness.run({"StackName": "app"}, change_record_bucket="records")
-    assert in_sync.outcome == "IN_SYNC" and records(harness, "records") == {}
+    assert in_sync.outcome == "IN_SYNC" and change_records(harness, "records") == {}
     harness.drift("secret-ish-value")
     proposed = harness.run(
         {"StackName": "app", "CreateChangeSetOnly": True},
@@ -441,7 +418,7 @@ def test_no_change_no_record_and_the_record_holds_no_values_when_hidden(
         hide_values=True,
     )
     assert proposed.outcome == "CHANGE_SET_CREATED"
-    [record] = records(harness, "records").values()
+    [record] = change_records(harness, "records").values()
     assert "secret-ish-value" not in json.dumps(record)
     assert record["Result"]["DriftedResources"][0]["PropertyDifferences"][0]["PropertyPath"]
 
@@ -464,7 +441,7 @@ def test_a_record_that_cannot_be_written_does_not_stop_the_heal(
     assert run.result.get("ChangeRecord") is None
     assert "Change record:" not in run.notifications[-1].message
     if denied:
-        assert records(harness, bucket) == {}
+        assert change_records(harness, bucket) == {}
 
 
 @pytest.mark.fault(
@@ -480,7 +457,7 @@ def test_a_record_write_that_is_throttled_or_loses_its_answer_is_retried(
     run = ready_then_heal(harness, "{}", change_record_bucket="records")
     assert run.outcome == "HEALED"
     assert harness.sandbox.calls[("s3", "PutObject")] == 3 + 1
-    [(key, record)] = records(harness, "records").items()
+    [(key, record)] = change_records(harness, "records").items()
     assert run.result["ChangeRecord"] == f"s3://records/{key}"
     assert record["Result"] == run.result
     assert f"Change record: s3://records/{key}" in run.notifications[-1].message
@@ -536,11 +513,7 @@ def test_a_window_that_closes_before_execution_starts_defers_again(harness: Harn
     assert run.result["Policy"]["Window"] == "thursday-night"
     [at] = executed
     assert thursday <= at < thursday + timedelta(hours=1)
-    assert [n.attributes["outcome"] for n in run.notifications] == [
-        "DEFERRED",
-        "DEFERRED",
-        "HEALED",
-    ]
+    assert outcomes(run.notifications) == ["DEFERRED", "DEFERRED", "HEALED"]
 
 
 def test_windows_too_short_to_use_leave_a_proposal_after_five_deferrals(harness: Harness) -> None:

@@ -10,17 +10,21 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from drift_healer_cli.local import LocalRunner
-from drift_sandbox import Notification
-from tests.support import Harness, Run
+from tests.support import (
+    BERLIN,
+    WEDNESDAY_14_00,
+    Harness,
+    Run,
+    change_records,
+    goes_off_when_executed,
+    outcomes,
+    ready_then_heal,
+)
 
-BERLIN = ZoneInfo("Europe/Berlin")
-#: A Wednesday afternoon in Berlin.
-WEDNESDAY_14_00 = datetime(2030, 1, 2, 14, 0, tzinfo=BERLIN)
 #: A soft freeze around WEDNESDAY_14_00 (from Tuesday to Friday 00:00, Berlin).
 SOFT = {
     "Name": "launch",
@@ -34,20 +38,10 @@ APPROVER = {"Approver": "ana@example.com", "Ticket": "CHG-7"}
 TAG = "drift-healer:alarms"
 
 
-def outcomes(notes: list[Notification]) -> list[str]:
-    return [n.attributes["outcome"] for n in notes]
-
-
 # ------------------------------------------------------------------------------ soft freezes
 def test_a_soft_freeze_lets_a_low_risk_heal_through_at_once(harness: Harness) -> None:
-    harness.stack()
-    harness.drift()
     executed = harness.execution_times()
-    run = harness.run(
-        {"StackName": "app"},
-        starting_at=WEDNESDAY_14_00,
-        change_policy=json.dumps({"Freezes": [SOFT]}),
-    )
+    run = ready_then_heal(harness, json.dumps({"Freezes": [SOFT]}))
     assert run.outcome == "HEALED", run.result["Reason"]
     assert run.result["ChangeSet"]["Risk"] == "LOW"
     assert run.result["Policy"]["Deferrals"] == []
@@ -101,13 +95,7 @@ RULE = {
     "Owner": "release@example.com",
     "Expires": "2030-01-02",
 }
-
-
-def heal_at(harness: Harness, moment: datetime, **settings: Any) -> Run:
-    harness.stack()
-    harness.drift()
-    document = json.dumps({"AcceptedDrift": [RULE]})
-    return harness.run({"StackName": "app"}, starting_at=moment, change_policy=document, **settings)
+ACCEPTED = json.dumps({"AcceptedDrift": [RULE]})
 
 
 def test_an_accepted_drift_rule_applies_to_the_end_of_its_expires_day_in_utc(
@@ -115,7 +103,7 @@ def test_an_accepted_drift_rule_applies_to_the_end_of_its_expires_day_in_utc(
 ) -> None:
     """23:50 UTC on the Expires day (00:50 the next day in Berlin): the rule still applies; the
     day is UTC's (AcceptedRule: "the last day (UTC) it applies")."""
-    run = heal_at(harness, datetime(2030, 1, 2, 23, 50, tzinfo=UTC))
+    run = ready_then_heal(harness, ACCEPTED, starting_at=datetime(2030, 1, 2, 23, 50, tzinfo=UTC))
     assert run.outcome == "DRIFT_REPORTED", run.result["Reason"]
     policy = run.result["Policy"]
     assert [(a["LogicalResourceId"], a["Expires"]) for a in policy["AcceptedDrift"]] == [
@@ -130,7 +118,12 @@ def test_an_accepted_drift_rule_ends_at_the_first_utc_instant_after_its_expires_
     harness: Harness,
 ) -> None:
     harness.sandbox.client("s3").create_bucket(Bucket="records")
-    run = heal_at(harness, datetime(2030, 1, 3, 0, 0, tzinfo=UTC), change_record_bucket="records")
+    run = ready_then_heal(
+        harness,
+        ACCEPTED,
+        starting_at=datetime(2030, 1, 3, 0, 0, tzinfo=UTC),
+        change_record_bucket="records",
+    )
     assert run.outcome == "HEALED", run.result["Reason"]
     policy = run.result["Policy"]
     assert policy["AcceptedDrift"] == []
@@ -141,29 +134,12 @@ def test_an_accepted_drift_rule_ends_at_the_first_utc_instant_after_its_expires_
         "Expired, so its drift counts again: rule 1 (release@example.com, ended 2030-01-02)"
         in done.message
     )
-    record = change_record(harness, run)
+    [(key, record)] = change_records(harness, "records").items()
+    assert run.result["ChangeRecord"] == f"s3://records/{key}"
     assert record["Rules"]["Policy"]["ExpiredRules"] == policy["ExpiredRules"]
 
 
-def change_record(harness: Harness, run: Run) -> dict[str, Any]:
-    bucket, key = run.result["ChangeRecord"].removeprefix("s3://").split("/", 1)
-    body = harness.sandbox.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-    record: dict[str, Any] = json.loads(body)
-    return record
-
-
 # ------------------------------------------------------------------------------ health gates
-
-
-def goes_off_when_executed(harness: Harness, name: str) -> None:
-    harness.sandbox.faults.before_call(
-        "ExecuteChangeSet",
-        lambda: harness.sandbox.client("cloudwatch").set_alarm_state(
-            AlarmName=name, StateValue="ALARM", StateReason="errors"
-        ),
-    )
-
-
 def test_an_alarm_the_stack_tag_selects_that_goes_off_after_the_change_is_a_regression(
     harness: Harness,
 ) -> None:
@@ -197,7 +173,9 @@ def test_an_alarm_the_stack_tag_selects_that_goes_off_after_the_change_is_a_regr
     assert done.attributes["outcome"] == "HEALED"
     assert done.subject == "[drift-healer] app: ALARM after healing: payments-5xx (ALARM)"
     assert "REGRESSION: payments-5xx (ALARM) went off after the change" in done.message
-    assert change_record(harness, run)["Rules"]["Policy"]["Regressions"] == ["payments-5xx (ALARM)"]
+    [(key, record)] = change_records(harness, "records").items()
+    assert run.result["ChangeRecord"] == f"s3://records/{key}"
+    assert record["Rules"]["Policy"]["Regressions"] == ["payments-5xx (ALARM)"]
 
 
 @pytest.mark.parametrize("policy", [{"change_policy": "{}"}, {}], ids=["{}", "no policy"])
@@ -255,25 +233,23 @@ def test_with_nothing_to_wait_for_a_short_execution_timeout_still_heals(
     assert run.result["Policy"]["Deferrals"] == []
 
 
+AFTERNOONS = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
+
+
 def test_a_window_open_now_is_used_with_time_to_execute_but_not_to_defer(
     harness: Harness,
 ) -> None:
     """Three hours left: too little to defer into (three waits of an hour, the bake time, a
     quarter hour), enough to execute now (two waits, the bake time, a quarter hour)."""
-    afternoons = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
-    harness.stack()
-    harness.drift()
-    run = harness.run(
-        {"StackName": "app"},
-        starting_at=WEDNESDAY_14_00,
+    run = ready_then_heal(
+        harness,
+        json.dumps({"Windows": {"afternoons": AFTERNOONS}}),
         execution_timeout_seconds=3 * 3600,
-        change_policy=json.dumps({"Windows": {"afternoons": afternoons}}),
     )
     assert run.outcome == "HEALED", run.result["Reason"]
     assert run.result["Policy"]["Window"] == "afternoons"
 
 
-AFTERNOONS = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
 EVENINGS = {"Days": ["Wed"], "Start": "16:00", "End": "23:00", "TimeZone": "Europe/Berlin"}
 FROZEN_NOW = {
     "Name": "launch",
@@ -298,14 +274,7 @@ def test_with_too_little_time_to_finish_the_change_set_is_left_for_review(
     """Executing needs two waits of MAX_WAIT_SECONDS (an hour each), the bake time and its
     steps; after a deferral, a third wait: with less left, nothing starts and the reason names
     the execution's real deadline."""
-    harness.stack()
-    harness.drift()
-    run = harness.run(
-        {"StackName": "app"},
-        starting_at=WEDNESDAY_14_00,
-        execution_timeout_seconds=timeout,
-        change_policy=json.dumps(document),
-    )
+    run = ready_then_heal(harness, json.dumps(document), execution_timeout_seconds=timeout)
     assert run.outcome == "CHANGE_SET_CREATED", run.result["Reason"]
     deadline = WEDNESDAY_14_00.astimezone(UTC) + timedelta(seconds=timeout)
     reason = run.result["Reason"]

@@ -12,11 +12,7 @@ import pytest
 from drift_healer import review
 from drift_healer_cli.local import LocalRunner
 from drift_healer_cli.review_server import function_url_event
-from tests.support import REVIEW_URL, Harness, Reviewed
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from tests.support import REVIEW_URL, Harness, Reviewed, forged
 
 
 def test_the_email_links_to_the_review_page_with_a_signed_token(reviewed: Reviewed) -> None:
@@ -97,22 +93,22 @@ def test_an_incomplete_answer_is_asked_again_and_sends_nothing(
 def test_a_forged_or_expired_link_gets_a_clear_page_and_changes_nothing(
     reviewed: Reviewed,
 ) -> None:
-    forged = reviewed.token[:-2] + ("AA" if not reviewed.token.endswith("AA") else "BB")
-    for page in (reviewed.get(forged), reviewed.post(t=forged, decision="approve")):
+    bad = forged(reviewed.token)
+    for page in (reviewed.get(bad), reviewed.post(t=bad, decision="approve")):
         assert page["statusCode"] == 403 and "This link is not valid" in page["body"]
-    later = _now() + timedelta(hours=73)  # past the 72-hour deadline
+    later = datetime.now(UTC) + timedelta(hours=73)  # past the 72-hour deadline
     expired = reviewed.get(now=later)
     assert expired["statusCode"] == 410 and "This link has expired" in expired["body"]
-    missing = review.handle(function_url_event("GET", "/"), reviewed.settings, _now())
+    missing = review.handle(function_url_event("GET", "/"), reviewed.settings, datetime.now(UTC))
     assert missing["statusCode"] == 400 and "No review link" in missing["body"]
     assert reviewed.still_waiting()
 
 
 def test_other_methods_and_oversized_forms_are_refused(reviewed: Reviewed) -> None:
-    put = review.handle(function_url_event("PUT", "/"), reviewed.settings, _now())
+    put = review.handle(function_url_event("PUT", "/"), reviewed.settings, datetime.now(UTC))
     assert put["statusCode"] == 405
     huge = function_url_event("POST", "/", "t=" + "a" * (review.MAX_BODY + 1))
-    assert review.handle(huge, reviewed.settings, _now())["statusCode"] == 400
+    assert review.handle(huge, reviewed.settings, datetime.now(UTC))["statusCode"] == 400
     assert reviewed.still_waiting()
 
 

@@ -23,11 +23,7 @@ import pytest
 from drift_healer import aws, executions, review, review_page, secrets
 from drift_healer.policy import links
 from drift_healer_cli.review_server import function_url_event
-from tests.support import Harness, Reviewed
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from tests.support import Harness, Reviewed, forged, outcomes
 
 
 @pytest.fixture
@@ -62,7 +58,7 @@ def _unanswered(reviewed: Reviewed) -> bool:
 
 def _head(reviewed: Reviewed, token: str, body: str = "") -> dict[str, Any]:
     event = function_url_event("HEAD", "/?" + urlencode({"t": token}), body)
-    page: dict[str, Any] = review.handle(event, reviewed.settings, _now())
+    page: dict[str, Any] = review.handle(event, reviewed.settings, datetime.now(UTC))
     return page
 
 
@@ -75,7 +71,7 @@ def test_the_link_expires_at_the_deadline_to_the_second(
     found = re.search(r"^Deadline: (\S+)", reviewed.request.message, re.MULTILINE)
     assert found, reviewed.request.message
     deadline = datetime.fromisoformat(found[1])
-    assert links.verify(_secret(reviewed), reviewed.token, _now()).expires == deadline
+    assert links.verify(_secret(reviewed), reviewed.token, datetime.now(UTC)).expires == deadline
 
     # the deadline: APPROVAL_TIMEOUT_SECONDS after the review step read the clock, which was
     # after the checkpoint before it and before its own (a synchronous one), cut to the second
@@ -144,7 +140,7 @@ def test_a_link_for_another_review_of_the_callback_is_refused_and_changes_nothin
     """Signed with the deployment's key for the callback the heal waits on, but for changes with
     another fingerprint: the page must not show this plan under it, nor answer with it."""
     secret = _secret(reviewed)
-    link = links.verify(secret, reviewed.token, _now())
+    link = links.verify(secret, reviewed.token, datetime.now(UTC))
     other = links.sign(secret, replace(link, fingerprint="sha256:" + "0" * 32))
     for page in (reviewed.get(other), reviewed.post(t=other, decision="approve")):
         assert page["statusCode"] == 409
@@ -162,8 +158,7 @@ def test_head_gets_the_status_and_headers_of_get_without_a_body_and_answers_noth
     get = reviewed.get()
     head = _head(reviewed, reviewed.token)
     assert (head["statusCode"], head["headers"], head["body"]) == (200, get["headers"], "")
-    forged = reviewed.token[:-2] + ("AA" if not reviewed.token.endswith("AA") else "BB")
-    refused = _head(reviewed, forged)
+    refused = _head(reviewed, forged(reviewed.token))
     assert (refused["statusCode"], refused["body"]) == (403, "")
     # a form in a HEAD's body is not read: only a POST answers
     form = {"t": reviewed.token, "name": "Ana Ops", "confirm": "yes", "decision": "approve"}
@@ -228,7 +223,7 @@ def _healed_once_by_ana(reviewed: Reviewed) -> None:
     assert run.result is not None and run.result["Outcome"] == "HEALED"
     assert run.result["Approval"]["Approver"] == "Ana Ops (review link)"
     assert reviewed.harness.executions() == 1
-    assert [n.attributes["outcome"] for n in reviewed.inbox.messages()] == ["HEALED"]
+    assert outcomes(reviewed.inbox.messages()) == ["HEALED"]
 
 
 def test_an_answer_sent_again_after_its_page_was_lost_is_refused_and_not_sent(
