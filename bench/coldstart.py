@@ -4,9 +4,11 @@
 Imports are timed inside fresh interpreters (``time.perf_counter`` around the import), in pairs
 (handler, boto3, then boto3, handler, ...) after a warm-up of each, so a machine that speeds up
 or slows down during the run moves both alike; the report quotes medians and the median of the
-per-pair ratios. Two conditions: with the bytecode Python caches on this machine, and with none
-(``-B`` and an empty ``PYTHONPYCACHEPREFIX``), which is how Lambda imports the artifact: it
-ships no bytecode and cannot write any, so every cold start compiles what it imports.
+per-pair ratios. Two conditions: with the bytecode Python caches on this machine, which is how
+Lambda imports the artifact built with the runtime's Python at hand (the Makefile's
+``bytecode``), and with none (``-B`` and an empty ``PYTHONPYCACHEPREFIX``), which is how it
+imports one built without: Lambda cannot write bytecode, so every cold start then compiles what
+it imports.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def artifact_size() -> dict[str, Any]:
     code = sum(
         p.stat().st_size
         for p in (ROOT / "src" / "drift_healer").rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts
+        if p.is_file() and _shipped(p)
     )
     requirements = 0
     for line in (ROOT / "requirements" / "lambda.txt").read_text().splitlines():
@@ -115,18 +117,28 @@ def artifact_size() -> dict[str, Any]:
             continue
         dist = importlib.metadata.distribution(name)
         for file in dist.files or []:
-            if "__pycache__" in file.parts or file.parts[0] == ".." or file.suffix == ".pyc":
+            if file.parts[0] == ".." or not _shipped(Path(str(file))):
                 continue
             path = Path(str(dist.locate_file(file)))
             if path.is_file():
                 requirements += path.stat().st_size
     return {
-        "source": "src/drift_healer and requirements/lambda.txt as installed on this machine; "
-        "`make package` builds the arm64 zip, which this size then comes from",
+        "source": "src/drift_healer and requirements/lambda.txt as installed on this machine, "
+        "with their bytecode; `make package` builds the arm64 zip, which this size then comes "
+        "from",
         "zipped_bytes": None,
         "unzipped_bytes": code + requirements,
         "code_bytes": code,
     }
+
+
+def _shipped(path: Path) -> bool:
+    """A file the artifact ships: a source, or this Python's bytecode of one (the artifact has
+    the runtime's, about as large), not another Python's or an optimized level's."""
+    if path.suffix != ".pyc":
+        return "__pycache__" not in path.parts
+    tag = sys.implementation.cache_tag
+    return path.name.endswith(f".{tag}.pyc")
 
 
 def measure(repetitions: int) -> dict[str, Any]:

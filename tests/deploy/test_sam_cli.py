@@ -1,7 +1,8 @@
 """`sam validate` and `sam build` as a new user runs them, with the SAM CLI pinned in
 requirements/sam.lock (`make test` installs it in .venv-sam and passes it as SAM): they succeed
 on the repository with no extra flag and without AWS credentials, and each function's artifact
-holds the pinned wheels and drift_healer/, nothing else.
+holds the pinned wheels and drift_healer/, nothing else, and their bytecode for the runtime's
+Python when this machine has it (so a cold start compiles nothing).
 
 No AWS account is used: credentials, profiles and the instance metadata service are taken away,
 so a call to AWS would fail. The package registry is used (the build installs the wheels).
@@ -10,6 +11,7 @@ so a call to AWS would fail. The package registry is used (the build installs th
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
@@ -67,11 +69,13 @@ def _offline(app_dir: Path) -> dict[str, str]:
     }
 
 
-def _run(arguments: list[str], app_dir: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+def _run(
+    arguments: list[str], app_dir: Path, timeout: float, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [_sam(), *arguments],
         cwd=ROOT,
-        env=_offline(app_dir),
+        env={**_offline(app_dir), **env},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -112,7 +116,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             _sam()
             started = time.monotonic()
             arguments = ["build", "--build-dir", str(shared / "build"), "--no-cached", "--parallel"]
-            result = _run(arguments, shared / "sam", timeout=900)
+            # the runtime's Python, to compile the bytecode with (the Makefile's LAMBDA_PYTHON)
+            python = _python313()
+            runtime = {"LAMBDA_PYTHON": python} if python else {}
+            result = _run(arguments, shared / "sam", timeout=900, **runtime)
             summary.write_text(
                 json.dumps(
                     {
@@ -192,7 +199,9 @@ def test_the_artifact_holds_the_pinned_wheels_and_drift_healer_only(
         for entry in (dist_info / "RECORD").read_text().splitlines()
         if entry and not entry.startswith("..")
     }
-    assert top == installed | {"drift_healer"}, top ^ (installed | {"drift_healer"})
+    # (and the bytecode of the top-level modules, six.py's, if it was compiled)
+    expected = installed | {"drift_healer"} | ({"__pycache__"} & top)
+    assert top == expected, top ^ expected
 
     # the handler's package as in src/, without bytecode
     shipped = {p.relative_to(folder).as_posix() for p in (folder / "drift_healer").rglob("*.py")}
@@ -203,9 +212,20 @@ def test_the_artifact_holds_the_pinned_wheels_and_drift_healer_only(
     }
     assert shipped == source
 
-    # no bytecode at all: the Python that built is not the runtime's
-    compiled = [p for p in folder.rglob("*") if p.suffix == ".pyc" or p.name == "__pycache__"]
-    assert compiled == []
+    # bytecode only for the runtime's Python, hash-based and checked against its source (the
+    # zip's timestamps say nothing), never the building Python's; with a Python 3.13 here,
+    # every module of the package has it
+    for pyc in folder.rglob("*.pyc"):
+        assert pyc.parent.name == "__pycache__" and pyc.name.endswith(".cpython-313.pyc"), pyc
+        flags = int.from_bytes(pyc.read_bytes()[4:8], "little")
+        assert flags == 0b11, f"{pyc}: not checked-hash bytecode (flags {flags:#b})"
+    if _python313():
+        missing = [
+            p
+            for p in (folder / "drift_healer").rglob("*.py")
+            if not (p.parent / "__pycache__" / f"{p.stem}.cpython-313.pyc").is_file()
+        ]
+        assert missing == [], missing
 
     # compiled extensions: CPython 3.13, each for both architectures (one artifact serves
     # Architecture=arm64 and x86_64; each runtime imports the one named for it)
@@ -223,28 +243,30 @@ def test_the_artifact_holds_the_pinned_wheels_and_drift_healer_only(
     assert size < 120 * 2**20, f"{size // 2**20} MiB: more than the wheels and the package"
 
 
-def _python313() -> list[str] | None:
-    """A CPython 3.13 interpreter (the runtime's version), if this machine has one."""
-    for candidate in ("python3.13",):
-        path = shutil.which(candidate)
-        if path is None:
-            continue
-        env = {**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", "3.13")}
-        probe = subprocess.run(
-            [path, "-c", "import sys; print(sys.version_info[:2])"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if probe.returncode == 0 and probe.stdout.strip() == "(3, 13)":
-            return [path]
-    return None
+@functools.cache
+def _python313() -> str | None:
+    """A CPython 3.13 interpreter (the runtime's version), if this machine has one: its own
+    path, not a version manager's shim."""
+    path = shutil.which("python3.13")
+    if path is None:
+        return None
+    env = {**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", "3.13")}
+    probe = subprocess.run(
+        [path, "-c", "import sys; print(sys.version_info[:2], sys.executable)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    version, _, executable = probe.stdout.strip().partition(") ")
+    return executable if probe.returncode == 0 and version == "(3, 13" else None
 
 
 def test_the_handlers_import_from_the_artifact_alone_on_python313(built: dict[str, Any]) -> None:
     """What Lambda does at a cold start, on this machine's architecture: import each handler
-    with nothing but the artifact on the path (no site-packages, no bytecode written)."""
+    with nothing but the artifact on the path (no site-packages, no bytecode written), and
+    compile none of the artifact's modules (its bytecode is used: the audit event ``compile``
+    is raised for each source Python compiles)."""
     python = _python313()
     if python is None:
         pytest.skip("no CPython 3.13 on this machine to import the artifact with")
@@ -252,9 +274,12 @@ def test_the_handlers_import_from_the_artifact_alone_on_python313(built: dict[st
     for logical_id, folder in _artifacts(built).items():
         module, _, function = source[logical_id]["Properties"]["Handler"].rpartition(".")
         code = (
-            f"import sys; sys.path.insert(0, {str(folder)!r}); "
+            f"import sys; sys.path.insert(0, {str(folder)!r}); compiled = []; "
+            "sys.addaudithook(lambda event, args: event == 'compile' "
+            f"and str(args[1]).startswith({str(folder)!r}) and compiled.append(args[1])); "
             f"import {module} as m; assert callable(m.{function}); "
-            "import pydantic_core; print(pydantic_core._pydantic_core.__file__)"
+            "import pydantic_core; print(pydantic_core._pydantic_core.__file__); "
+            "print(len(compiled), compiled[:3])"
         )
         env = {
             "PATH": os.environ["PATH"],
@@ -262,7 +287,7 @@ def test_the_handlers_import_from_the_artifact_alone_on_python313(built: dict[st
             "AWS_REGION": "us-east-1",
         }
         result = subprocess.run(
-            [*python, "-I", "-S", "-B", "-c", code],
+            [python, "-I", "-S", "-B", "-c", code],
             env=env,
             capture_output=True,
             text=True,
@@ -270,4 +295,6 @@ def test_the_handlers_import_from_the_artifact_alone_on_python313(built: dict[st
             timeout=120,
         )
         assert result.returncode == 0, (logical_id, result.stderr[-3000:])
-        assert result.stdout.strip().startswith(str(folder)), result.stdout
+        extension, compiled = result.stdout.strip().splitlines()
+        assert extension.startswith(str(folder)), result.stdout
+        assert compiled == "0 []", f"{logical_id}: compiled at import: {compiled}"
