@@ -55,6 +55,16 @@ T = TypeVar("T")
 _SDK = "aws_durable_execution_sdk_python."
 
 
+def backoff_of(settings: Settings) -> Backoff:
+    """The geometric schedule and bound of every wait, as the settings give them."""
+    return Backoff(
+        initial=settings.poll_initial_seconds,
+        rate=settings.poll_backoff_rate,
+        ceiling=settings.poll_max_seconds,
+        max_wait=settings.max_wait_seconds,
+    )
+
+
 @dataclass(frozen=True)
 class Answer:
     """A person's answer to a callback: their document, or why there is none."""
@@ -249,12 +259,7 @@ class Durable:
         A transient error (throttling, 5xx, network) just counts as a poll, the last answer
         standing, up to POLL_MAX_CONSECUTIVE_ERRORS in a row; any other error fails at once."""
         settings = self._settings
-        backoff = Backoff(
-            initial=settings.poll_initial_seconds,
-            rate=settings.poll_backoff_rate,
-            ceiling=settings.poll_max_seconds,
-            max_wait=settings.max_wait_seconds,
-        )
+        backoff = backoff_of(settings)
 
         def finished(state: _Polled[T]) -> bool:
             return state["value"] is not None and done(state["value"])

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from drift_healer.durable import backoff_of
 from drift_healer.policy import polling, timings
 from drift_healer.policy.timings import Look
 from drift_healer.settings import Settings
@@ -304,13 +305,7 @@ def test_a_stack_with_no_timings_yet_reads_as_none_without_a_warning(
 DETECTION = AS_MODELLED.detection(RESOURCES).total_seconds()
 CHANGE_SET = AS_MODELLED.creation().total_seconds()
 #: The geometric schedule of the settings the harness runs with (Settings' defaults).
-_DEFAULTS = Settings()
-BACKOFF = polling.Backoff(
-    initial=_DEFAULTS.poll_initial_seconds,
-    rate=_DEFAULTS.poll_backoff_rate,
-    ceiling=_DEFAULTS.poll_max_seconds,
-    max_wait=_DEFAULTS.max_wait_seconds,
-)
+BACKOFF = backoff_of(Settings())
 READ = (
     "could not read the stack's timings; this heal's waits estimate from the stack's size instead"
 )
