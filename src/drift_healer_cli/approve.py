@@ -16,9 +16,10 @@ import re
 from typing import Any
 
 import boto3
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from drift_healer import executions
+from drift_healer_cli import checks
 from drift_healer_cli.errors import CliError, Exit
 
 #: A deployed durable execution's ARN (a local runner's may be any id).
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace, approve: bool) -> int:
             "pass a URL such as http://127.0.0.1:5000, or leave it out for AWS",
         ) from None
     callback_id = pending_approval(client, execution)
-    document = {"Approver": caller(region), "Ticket": args.ticket, "Comment": args.comment}
+    document = {"Approver": checks.identity(region), "Ticket": args.ticket, "Comment": args.comment}
     answer = {k: v for k, v in document.items() if v}
     executions.answer(client, callback_id, approve, answer)
     verb = "approved" if approve else "rejected"
@@ -74,15 +75,3 @@ def pending_approval(client: Any, execution: str) -> str:
             "make history EXECUTION=<arn> shows where it is",
         )
     return waiting
-
-
-def caller(region: str | None) -> str:
-    """The AWS identity of these credentials: who approves, as recorded in the result."""
-    try:
-        return str(boto3.client("sts", region_name=region).get_caller_identity()["Arn"])
-    except (BotoCoreError, ClientError) as error:
-        raise CliError(
-            Exit.SETUP,
-            f"who you are in AWS could not be read ({error}): an answer records its approver",
-            "sign in (aws sso login, aws configure) or pass --profile",
-        ) from None

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from drift_healer.models import HealRequest, parse_request
 from drift_healer.policy import change_policy as policy
@@ -70,3 +71,16 @@ def aws_setup(args: argparse.Namespace) -> None:
         profile = session.profile_name if os.environ.get("AWS_PROFILE") else None
         where = f" (profile {profile!r})" if profile else ""
         raise CliError(Exit.SETUP, f"no AWS credentials found{where}", CREDENTIALS_TODO)
+
+
+def identity(region: str | None = None) -> str:
+    """The AWS identity of these credentials: who answers an approval, as the result records
+    it. CliError when AWS cannot say."""
+    try:
+        return str(boto3.client("sts", region_name=region).get_caller_identity()["Arn"])
+    except (BotoCoreError, ClientError) as error:
+        raise CliError(
+            Exit.SETUP,
+            f"who you are in AWS could not be read ({error}): an answer records its approver",
+            "sign in (aws sso login, aws configure) or pass --profile",
+        ) from None

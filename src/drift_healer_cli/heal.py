@@ -128,13 +128,13 @@ def _plan_only(body: str) -> str:
 
 
 def _caller() -> str:
-    """Who approves: the AWS identity of these credentials (recorded in the result)."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
+    """Who approves: the AWS identity of these credentials (recorded in the result); the person
+    at this terminal, when AWS cannot say."""
+    from drift_healer_cli import checks, errors
 
     try:
-        return str(boto3.client("sts").get_caller_identity()["Arn"])
-    except (BotoCoreError, ClientError):
+        return checks.identity()
+    except errors.CliError:
         return f"{os.environ.get('USER', 'unknown')} (local; AWS identity unknown)"
 
 
