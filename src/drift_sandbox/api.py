@@ -163,8 +163,11 @@ def _s3_gate(self: S3Response, request: Any, full_url: str, handler_name: str) -
     level: s3names.Level = "object"
     if handler_name == "_bucket_response":
         level = "bucket" if self.parse_bucket_name_from_url(request, full_url) else "service"
-    query = parse_qs(urlparse(full_url).query, keep_blank_values=True)
-    action = s3names.operation(request.method, level, query, request.headers.keys())
+    url = urlparse(full_url)
+    query = parse_qs(url.query, keep_blank_values=True)
+    action = s3names.operation(
+        request.method, level, query, request.headers.keys(), url.hostname or ""
+    )
 
     def run() -> Any:
         try:

@@ -6,9 +6,12 @@ operation of the model declares its method, whether it addresses the service, a 
 object (``/``, ``/{Bucket}``, ``/{Bucket}/{Key+}``), the sub-resource its query names
 (``?tagging``, ``?list-type=2``), and the query parameters and headers it requires (UploadPart's
 ``partNumber`` and ``uploadId``, CopyObject's ``x-amz-copy-source``). A request is the most
-specific operation all of whose requirements it meets; a deprecated operation yields to its
-successor (GetBucketLifecycle to GetBucketLifecycleConfiguration). Other query parameters
-(``versionId``, ``response-content-type``, a presigned URL's ``X-Amz-*``) name nothing.
+specific operation all of whose requirements it meets; between equals, the one that declares
+every query parameter sent (``GET /?max-directory-buckets=10`` is ListDirectoryBuckets), then the
+one its host addresses (``GET /`` is ListDirectoryBuckets on the ``s3express-control`` endpoint,
+ListBuckets elsewhere), and a deprecated operation yields to its successor (GetBucketLifecycle to
+GetBucketLifecycleConfiguration). Other query parameters (``versionId``,
+``response-content-type``, a presigned URL's ``X-Amz-*``) name nothing.
 
 The names are API operations, not IAM actions: IAM authorizes HeadObject as ``s3:GetObject``
 and ListObjectsV2 as ``s3:ListBucket``, the sandbox's faults name the operation.
@@ -38,6 +41,10 @@ class _Operation:
     query: frozenset[str]
     headers: frozenset[str]
     deprecated: bool
+    #: Every query parameter it declares, required or not.
+    declared: frozenset[str]
+    #: Sent to the S3 Express control endpoint alone: no bucket in its request to decide.
+    control_only: bool
 
     def matches(self, method: str, level: Level, query: Collection[str], headers: set[str]) -> bool:
         return (
@@ -52,11 +59,14 @@ class _Operation:
         return len(self.literal) + len(self.query) + len(self.headers)
 
 
-def operation(method: str, level: Level, query: Mapping[str, Any], headers: Collection[str]) -> str:
+def operation(
+    method: str, level: Level, query: Mapping[str, Any], headers: Collection[str], host: str = ""
+) -> str:
     """The S3 operation of a request: its method, what it addresses, its query (parameter ->
-    value, or list of values) and its header names. A request no operation fits is named by
-    its method and level (``POST object``)."""
+    value, or list of values), its header names and the host it was sent to. A request no
+    operation fits is named by its method and level (``POST object``)."""
     lowered = {h.lower() for h in headers}
+    control = host.lower().startswith(CONTROL_HOST)
     fits = [
         op
         for op in _operations()
@@ -65,7 +75,20 @@ def operation(method: str, level: Level, query: Mapping[str, Any], headers: Coll
     ]
     if not fits:
         return f"{method} {level}"
-    return min(fits, key=lambda op: (-op.specificity, op.deprecated, op.name)).name
+    return min(
+        fits,
+        key=lambda op: (
+            -op.specificity,
+            not set(query) <= op.declared,
+            op.control_only != control,
+            op.deprecated,
+            op.name,
+        ),
+    ).name
+
+
+#: The host of the S3 Express control endpoint (``s3express-control.<region>.amazonaws.com``).
+CONTROL_HOST = "s3express-control."
 
 
 def _first(value: Any) -> Any:
@@ -103,7 +126,26 @@ def _operations() -> tuple[_Operation, ...]:
             for n, m in members.items()
             if n in required and m.serialization.get("location") == "header"
         )
+        declared = frozenset(key for key, _ in literal) | frozenset(
+            m.serialization.get("name", n)
+            for n, m in members.items()
+            if m.serialization.get("location") == "querystring"
+        )
+        control = any(
+            p.name == "UseS3ExpressControlEndpoint" and p.value is True
+            for p in op.static_context_parameters
+        )
         out.append(
-            _Operation(name, op.http["method"], level, literal, query, headers, op.deprecated)
+            _Operation(
+                name,
+                op.http["method"],
+                level,
+                literal,
+                query,
+                headers,
+                op.deprecated,
+                declared,
+                control and level == "service",
+            )
         )
     return tuple(out)
