@@ -21,8 +21,10 @@ from drift_healer.settings import Settings
 class ReviewServer:
     """Serves the review page until ``close``; ``url`` is its address."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(settings))
+    def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
+        """``timeout``: seconds a request may take to arrive whole (a client that declares a
+        body and stops sending it is answered 408 and let go, not waited on for ever)."""
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(settings, timeout))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         host, port = self._server.server_address[:2]
@@ -54,8 +56,10 @@ def function_url_event(method: str, target: str, body: str = "") -> dict[str, An
     }
 
 
-def _handler(settings: Settings) -> type[BaseHTTPRequestHandler]:
+def _handler(settings: Settings, seconds: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = seconds  # on the socket: every read, the request line's and the body's
+
         def do_GET(self) -> None:
             self._answer("GET")
 
@@ -72,7 +76,13 @@ def _handler(settings: Settings) -> type[BaseHTTPRequestHandler]:
                 # refused as the page refuses any form it did not send: too large, unread
                 self._answer("POST", "x" * (review.MAX_BODY + 1))
                 return
-            self._answer("POST", self.rfile.read(length).decode(errors="replace"))
+            try:
+                body = self.rfile.read(length)
+            except TimeoutError:
+                self.close_connection = True
+                self.send_error(408, "the form did not arrive whole in time")
+                return
+            self._answer("POST", body.decode(errors="replace"))
 
         def do_PUT(self) -> None:
             self._answer("PUT")

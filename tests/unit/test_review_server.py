@@ -1,5 +1,6 @@
 """The local review server (``drift-healer`` and ``make demo``) over HTTP: it never reads a body
-larger than the page would take, nor waits for one that was declared in a way it cannot read;
+larger than the page would take, nor waits for one that was declared in a way it cannot read,
+nor for ever for one that stops arriving;
 methods the page does not serve get 501 from the server itself; a form of more fields than the
 page sends is refused with the parser's reason; HEAD sends no body.
 
@@ -84,6 +85,17 @@ def test_a_declared_body_at_the_limit_is_waited_for_and_read(server: ReviewServe
         connection.sendall(b"t=" + b"a" * (size - 2))
         status, _, body = _read(connection)
     assert status == 400 and b"the form is too large." in body
+
+
+def test_a_body_that_stops_arriving_is_answered_408_when_the_server_stops_waiting() -> None:
+    """A client that declares 100 bytes and sends 10 holds a thread of the server until its
+    timeout, no longer; the server says why and goes on serving."""
+    with ReviewServer(Settings(review_url="", review_secret_arn=""), timeout=0.5) as short:
+        with _connect(short) as connection:
+            connection.sendall(_post(b"t=" + b"a" * 8, "100"))
+            status, _, body = _read(connection)
+        assert status == 408 and b"did not arrive whole in time" in body
+        assert _exchange(short, b"GET /?t=x HTTP/1.1\r\nHost: localhost\r\n\r\n")[0] == 503
 
 
 @pytest.mark.parametrize("length", ["abc", "-1", "1e3", "+5", "\u0665"])
