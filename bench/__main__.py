@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .harness import OUT, Plan, run
@@ -40,6 +41,11 @@ def _parse(argv: Sequence[str] | None) -> tuple[Plan, Path]:
         default=default.import_repetitions,
         help="paired import runs (0: skip the cold start)",
     )
+    parser.add_argument(
+        "--targets-only",
+        action="store_true",
+        help="skip the informational runs (first nights off the model, nights that vary more)",
+    )
     parser.add_argument("--jobs", type=int, default=default.jobs, help="worker processes")
     parser.add_argument(
         "--out", type=Path, default=OUT, help="where results.json and results.md go (bench/)"
@@ -54,6 +60,8 @@ def _parse(argv: Sequence[str] | None) -> tuple[Plan, Path]:
             "--sizes and --draws must be at least 1, --fleet at least 0, --fleet-every at least 1"
         )
     plan = Plan(sizes, args.draws, args.fleet, args.fleet_every, args.import_runs, jobs=args.jobs)
+    if args.targets_only:
+        plan = replace(plan, off_model=(), varied=())
     return plan, args.out
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.__main__ import _parse
 from bench.harness import Plan, run
 from botocore.exceptions import ClientError
 
@@ -202,3 +203,11 @@ def test_an_exhausted_rate_limit_throttles_until_its_bucket_refills(clock: Manua
         cfn.describe_stacks(StackName="app")
         assert sandbox.limits.throttled[("cloudformation", "DescribeStacks")] == 1
         assert sandbox.calls[("cloudformation", "DescribeStacks")] == 4
+
+
+def test_the_command_line_makes_the_plan_and_targets_only_drops_the_informational_runs() -> None:
+    plan, out = _parse([])
+    assert plan.standard and plan.off_model and plan.varied
+    plan, out = _parse(["--targets-only", "--sizes", "5,50", "--out", "/tmp/x"])
+    assert (plan.sizes, plan.off_model, plan.varied, out) == ((5, 50), (), (), Path("/tmp/x"))
+    assert not plan.standard  # never rewrites the README's table
