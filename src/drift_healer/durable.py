@@ -218,6 +218,19 @@ class Durable:
             self.step(name, lambda: self.clock().astimezone(UTC).isoformat(timespec="seconds"))
         )
 
+    def started(self, name: str) -> datetime:
+        """When the execution started (its ExecutionTimeout counts from then), checkpointed
+        under ``name``: read from the execution's own record, or the time now when the record
+        does not say (a replay decides on the same instant either way)."""
+
+        def read() -> str:
+            execution = self._context.state.get_execution_operation()
+            began = execution.start_timestamp if execution is not None else None
+            at = began if began is not None else self.clock()
+            return at.astimezone(UTC).isoformat(timespec="seconds")  # floored: errs early
+
+        return datetime.fromisoformat(self.step(name, read))
+
     def wait_for_person(
         self, name: str, ask: Callable[[str], None], timeout_seconds: int
     ) -> Answer:

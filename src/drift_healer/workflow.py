@@ -282,8 +282,8 @@ class Heal:
         self.policy = policy
         self.rules = change_policy.rules_for(policy, tags)
         self.found.policy = PolicyTrail(tier=self.rules.tier)
-        # a deferral must end before the execution's timeout, counted from here
-        self.began = self.durable.now("clock: began")
+        # a deferral must end before the execution's timeout, counted from its start
+        self.began = self.durable.started("clock: began")
         self.deadline = self.began + timedelta(seconds=self.settings.execution_timeout_seconds)
 
     def accept_drift(self) -> str | None:
