@@ -30,6 +30,7 @@ from tests.support import (
     WEDNESDAY_14_00,
     Harness,
     Run,
+    outcomes,
     put_alarm,
 )
 
@@ -208,7 +209,7 @@ def test_a_deferral_must_leave_three_waits_the_bake_and_a_quarter_hour(
             "Freezes": [CALENDAR] if calendar else [],
         }
     ]
-    assert [n.attributes["outcome"] for n in run.notifications] == ["DEFERRED", "HEALED"]
+    assert outcomes(run.notifications) == ["DEFERRED", "HEALED"]
     [at] = executed
     assert OPENS <= at < OPENS + timedelta(hours=1)
     assert harness.param_value() == "on"

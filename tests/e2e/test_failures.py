@@ -10,7 +10,7 @@ from aws_durable_execution_sdk_python.exceptions import ExecutionError
 
 from drift_healer import cloudformation, sns
 from drift_sandbox import Timing
-from tests.support import STEP_ATTEMPTS, TEMPLATE, Harness
+from tests.support import STEP_ATTEMPTS, TEMPLATE, Harness, outcomes
 
 
 @pytest.mark.fault(
@@ -257,7 +257,7 @@ def test_a_briefly_failing_publish_is_retried(harness: Harness) -> None:
     harness.sandbox.faults.throttle("Publish", times=STEP_ATTEMPTS - 1, service="sns")
     run = harness.run({"StackName": "app"})
     assert run.outcome == "HEALED"
-    assert [n.attributes["outcome"] for n in run.notifications] == ["HEALED"]
+    assert outcomes(run.notifications) == ["HEALED"]
 
 
 @pytest.mark.fault(

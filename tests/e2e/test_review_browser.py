@@ -29,7 +29,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from drift_healer_cli.review_server import ReviewServer
-from tests.support import Reviewed
+from tests.support import Reviewed, forged
 
 NO_BROWSER = (
     "no browser: install Debian's chromium and chromium-driver (apt-get install chromium "
@@ -156,7 +156,7 @@ def test_the_link_works_once_and_a_tampered_one_is_refused(
         _heading(browser, "This approval was already answered")
         assert browser.find_elements(By.TAG_NAME, "form") == []
 
-        tampered = link[:-2] + ("AA" if not link.endswith("AA") else "BB")
+        tampered = forged(link)
         browser.get(server.url + "?t=" + tampered)
         _heading(browser, "This link is not valid")
         assert browser.find_elements(By.TAG_NAME, "form") == []

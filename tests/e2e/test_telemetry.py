@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from drift_healer import telemetry
-from tests.support import Harness
+from tests.support import Harness, outcomes
 
 
 def emf_records(out: str) -> list[dict[str, Any]]:
@@ -70,4 +70,4 @@ def test_a_metrics_failure_never_fails_the_heal(
     monkeypatch.setattr(telemetry, "record", broken)
     run = harness.run({"StackName": "app"})
     assert run.outcome == "HEALED"
-    assert [n.attributes["outcome"] for n in run.notifications] == ["HEALED"]
+    assert outcomes(run.notifications) == ["HEALED"]
