@@ -105,7 +105,7 @@ LAMBDA_PYTHON ?= python$(LAMBDA_PY)
 PLATFORM_arm64  := manylinux2014_aarch64
 PLATFORM_x86_64 := manylinux2014_x86_64
 
-package: $(STAMP) ## build dist/drift-healer-{x86_64,arm64}.zip for python3.13 and print their sizes
+package: $(STAMP) ## build dist/drift-healer-{x86_64,arm64}.zip for python3.13 (bytecode: LAMBDA_PYTHON)
 	$(MAKE) --no-print-directory artifact ARCH=x86_64 OUT=build/x86_64
 	$(MAKE) --no-print-directory artifact ARCH=arm64 OUT=build/arm64
 
@@ -141,18 +141,27 @@ endef
 # bytecode (its code folder is read-only), so an artifact without it compiles every module it
 # imports at every cold start: most of the handler's import time (bench/coldstart.py). Hash-based
 # and checked: Python uses a module's bytecode only while its source hashes the same (the zip's
-# timestamps say nothing), and the same sources give the same bytes (a reproducible zip). Without
-# the runtime's Python the artifact ships no bytecode, and says so: it works, only slower to start.
+# timestamps say nothing); each file's recorded path is its path in Lambda (/var/task/...), not
+# DIR's, so the same sources give the same bytes wherever they are built (a reproducible zip, one
+# upload for the three functions). A module that does not compile fails the build (Lambda could
+# not import it either). Without the runtime's Python the artifact ships no bytecode, and says
+# so: it works, only slower to start; a LAMBDA_PYTHON given that is not one fails the build.
 define bytecode
 	@if $(LAMBDA_PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != ($(subst .,$(COMMA),$(LAMBDA_PY))))' \
 		2>/dev/null; then \
-		$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode checked-hash $(1) \
-			|| echo "warning: some modules did not compile (above): they cannot be imported in Lambda either"; \
+		$(LAMBDA_PYTHON) -m compileall -q -j 0 --invalidation-mode checked-hash -s $(1) -p /var/task $(1) \
+			|| { echo "error: a module above does not compile for Python $(LAMBDA_PY): fix it (Lambda could not import it either)" >&2; exit 1; }; \
 		echo "bytecode compiled for Python $(LAMBDA_PY) ($(LAMBDA_PYTHON)): cold starts import it, not the sources"; \
+	elif [ "$(origin LAMBDA_PYTHON)" != "file" ]; then \
+		$(LAMBDA_PYTHON) -V; \
+		echo "error: LAMBDA_PYTHON=$(LAMBDA_PYTHON) is not a Python $(LAMBDA_PY) that runs here: name one" \
+			"(with pyenv: LAMBDA_PYTHON=\$$(pyenv prefix $(LAMBDA_PY))/bin/python$(LAMBDA_PY)), or leave it unset" >&2; \
+		exit 1; \
 	else \
-		echo "note: no Python $(LAMBDA_PY) here ($(LAMBDA_PYTHON)): the artifact ships no bytecode, and each" \
-			"cold start compiles the modules it imports (about three times as slow to import). Install" \
-			"Python $(LAMBDA_PY), set LAMBDA_PYTHON=/path/to/python$(LAMBDA_PY), or sam build --use-container."; \
+		echo "note: python$(LAMBDA_PY) is not a Python $(LAMBDA_PY) that runs here: the artifact ships no" \
+			"bytecode, and each cold start compiles the modules it imports (about three times as slow to" \
+			"import). Install Python $(LAMBDA_PY), set LAMBDA_PYTHON=/path/to/python$(LAMBDA_PY) (pyenv:" \
+			"\$$(pyenv prefix $(LAMBDA_PY))/bin/python$(LAMBDA_PY)), or sam build --use-container (Docker)."; \
 	fi
 endef
 COMMA := ,

@@ -243,6 +243,30 @@ def test_the_artifact_holds_the_pinned_wheels_and_drift_healer_only(
     assert size < 120 * 2**20, f"{size // 2**20} MiB: more than the wheels and the package"
 
 
+def test_the_three_functions_ship_the_same_bytes(built: dict[str, Any]) -> None:
+    """One artifact, built three times in three folders: byte for byte the same (one upload, and
+    a rebuild in another checkout changes nothing), its bytecode naming each source where Lambda
+    puts it (/var/task), not where it was built."""
+    trees = {
+        logical_id: {
+            p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in folder.rglob("*")
+            if p.is_file()
+        }
+        for logical_id, folder in _artifacts(built).items()
+    }
+    healer = trees.pop("HealerFunction")
+    where = str(_artifacts(built)["HealerFunction"]).encode()
+    for logical_id, tree in trees.items():
+        assert tree.keys() == healer.keys(), logical_id
+        differ = [path for path, data in tree.items() if healer[path] != data]
+        assert differ == [], (logical_id, differ[:5])
+    for path, data in healer.items():
+        if path.endswith(".pyc"):
+            assert b"/var/task/" in data, path
+            assert where not in data, path
+
+
 @functools.cache
 def _python313() -> str | None:
     """A CPython 3.13 interpreter (the runtime's version), if this machine has one: its own
