@@ -225,9 +225,14 @@ class Durable:
 
         def read() -> str:
             execution = self._context.state.get_execution_operation()
-            began = execution.start_timestamp if execution is not None else None
-            at = began if began is not None else self.clock()
-            return at.astimezone(UTC).isoformat(timespec="seconds")  # floored: errs early
+            at = execution.start_timestamp if execution is not None else None
+            if at is None:
+                self.logger.warning(
+                    "the execution's start time is not in its record: its deadline counts from "
+                    "now, later than AWS counts it"
+                )
+                at = self.clock()
+            return at.astimezone(UTC).isoformat(timespec="seconds")  # floored to the second
 
         return datetime.fromisoformat(self.step(name, read))
 

@@ -7,10 +7,10 @@ that leaves three waits, the bake time and a quarter hour: a timeout would end i
 perhaps with the stack updating. Each rule is pinned to the second, so that any of its terms
 being off makes a test fail. The health gate's alarms are read in the stack's region.
 
-The heal's clock is checkpointed to the second. Each heal starts at a whole second (its clock
-"began" reads it some milliseconds later), and the tests move the virtual clock to a whole second
-just before the heal decides, once the change set is made: the deadline and the decision fall
-exactly where a case puts them.
+The heal's clock is checkpointed to the second. Each heal starts at a whole second (its deadline
+counts from the execution's start), and the tests move the virtual clock to a whole second just
+before the heal decides, once the change set is made: the deadline and the decision fall exactly
+where a case puts them.
 
 Helpers come from tests.support only (test modules do not import one another)."""
 
