@@ -9,9 +9,11 @@ object (``/``, ``/{Bucket}``, ``/{Bucket}/{Key+}``), the sub-resource its query 
 specific operation all of whose requirements it meets; between equals, the one that declares
 every query parameter sent (``GET /?max-directory-buckets=10`` is ListDirectoryBuckets), then the
 one its host addresses (``GET /`` is ListDirectoryBuckets on the ``s3express-control`` endpoint,
-ListBuckets elsewhere), and a deprecated operation yields to its successor (GetBucketLifecycle to
-GetBucketLifecycleConfiguration). Other query parameters (``versionId``,
-``response-content-type``, a presigned URL's ``X-Amz-*``) name nothing.
+FIPS or not, ListBuckets elsewhere: so also at the sandbox's own endpoint, which a client given
+``endpoint_url`` sends both to, with nothing else to tell them apart), and a deprecated
+operation yields to its successor (GetBucketLifecycle to GetBucketLifecycleConfiguration). Other
+query parameters (``versionId``, ``response-content-type``, a presigned URL's ``X-Amz-*``) name
+nothing.
 
 The names are API operations, not IAM actions: IAM authorizes HeadObject as ``s3:GetObject``
 and ListObjectsV2 as ``s3:ListBucket``, the sandbox's faults name the operation.
@@ -66,7 +68,7 @@ def operation(
     value, or list of values), its header names and the host it was sent to. A request no
     operation fits is named by its method and level (``POST object``)."""
     lowered = {h.lower() for h in headers}
-    control = host.lower().startswith(CONTROL_HOST)
+    control = host.lower().split(".", 1)[0] in CONTROL_HOSTS
     fits = [
         op
         for op in _operations()
@@ -87,8 +89,9 @@ def operation(
     ).name
 
 
-#: The host of the S3 Express control endpoint (``s3express-control.<region>.amazonaws.com``).
-CONTROL_HOST = "s3express-control."
+#: The first label of the S3 Express control endpoint's host
+#: (``s3express-control[-fips].<region>.amazonaws.com``).
+CONTROL_HOSTS = frozenset({"s3express-control", "s3express-control-fips"})
 
 
 def _first(value: Any) -> Any:

@@ -515,6 +515,21 @@ def test_a_fault_aimed_at_one_operation_hits_that_operation_only(s3: S3) -> None
     assert counted == {target: Counter(list(PROBES)) for target, _, _ in AIMS}
 
 
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("s3express-control.us-east-1.amazonaws.com", "ListDirectoryBuckets"),
+        ("s3express-control-fips.us-east-1.amazonaws.com", "ListDirectoryBuckets"),
+        ("s3.us-east-1.amazonaws.com", "ListBuckets"),
+        ("127.0.0.1", "ListBuckets"),
+    ],
+)
+def test_get_at_the_service_is_named_by_the_host_it_was_sent_to(host: str, expected: str) -> None:
+    """ListBuckets and ListDirectoryBuckets are both GET /: the S3 Express control endpoint (FIPS
+    or not) tells them apart; at the sandbox's own endpoint nothing does, and it is ListBuckets."""
+    assert s3names.operation("GET", "service", {}, [], host) == expected
+
+
 def test_list_directory_buckets_is_not_list_buckets(sandbox: Sandbox) -> None:
     """Both are GET / at the service: boto3 sends ListDirectoryBuckets to the S3 Express control
     endpoint (s3express-control.<region>.amazonaws.com), and the host names it, with or without
