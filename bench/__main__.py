@@ -44,7 +44,8 @@ def _parse(argv: Sequence[str] | None) -> tuple[Plan, Path]:
     parser.add_argument(
         "--targets-only",
         action="store_true",
-        help="skip the informational runs (first nights off the model, nights that vary more)",
+        help="skip the informational runs apart from a stack's first night (first nights off "
+        "the model, nights that vary more)",
     )
     parser.add_argument("--jobs", type=int, default=default.jobs, help="worker processes")
     parser.add_argument(

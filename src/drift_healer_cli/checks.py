@@ -82,5 +82,5 @@ def identity(region: str | None = None) -> str:
         raise CliError(
             Exit.SETUP,
             f"who you are in AWS could not be read ({error}): an answer records its approver",
-            "sign in (aws sso login, aws configure) or pass --profile",
+            CREDENTIALS_TODO,
         ) from None

@@ -22,8 +22,9 @@ class ReviewServer:
     """Serves the review page until ``close``; ``url`` is its address."""
 
     def __init__(self, settings: Settings, timeout: float = 30.0) -> None:
-        """``timeout``: seconds a request may take to arrive whole (a client that declares a
-        body and stops sending it is answered 408 and let go, not waited on for ever)."""
+        """``timeout``: seconds each read of a request may wait (a client that declares a body
+        and stops sending it is answered 408 and let go, not waited on for ever; this is a
+        local server for one person, not a guard against a client trickling bytes)."""
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(settings, timeout))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
