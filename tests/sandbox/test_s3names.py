@@ -219,7 +219,6 @@ TABLE = [
     # GET / is ListDirectoryBuckets too, on the s3express-control endpoint: a parameter only it
     # declares tells them apart (the host too: test_list_directory_buckets_is_not_list_buckets)
     row("ListDirectoryBuckets", "GET", "/?max-directory-buckets=10"),
-    row("ListBuckets", "GET", "/?max-buckets=10&prefix=a"),
 ]
 
 
