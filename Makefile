@@ -8,9 +8,9 @@ STAMP  := $(VENV)/.installed
 
 SCAN   := .venv-scan
 SAMENV := .venv-sam
-# The SAM CLI of `make build`/`deploy`: yours (>= 1.153.1), or the pinned one of `make test`
-# (make build SAM=.venv-sam/bin/sam).
-SAM    ?= sam
+# The SAM CLI of `make build`/`deploy`: the pinned one `make test` installs, once it has, else
+# yours (>= 1.153.1); SAM=/path/to/sam names another.
+SAM    ?= $(or $(wildcard $(SAMENV)/bin/sam),sam)
 # Operations (override on the command line): make invoke STACK=app MODE=propose
 ENV      ?= default
 STACK    ?=

@@ -97,12 +97,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     for verb, effect in (
         ("approve", "execute the change set it shows, if it is still exactly what was reviewed"),
-        ("reject", "delete its change set (the heal ends REJECTED)"),
+        ("reject", "delete its change set; the heal ends REJECTED"),
     ):
         answer = commands.add_parser(
             verb,
             parents=[common],
-            help=f"answer a heal that waits for approval: {verb} ({effect})",
+            help=f"answer a heal that waits for approval: {verb}, to {effect}",
             description=f"{verb.capitalize()} a RequireApproval heal: {effect}. Your AWS identity "
             "is recorded as the approver; IAM decides whether you may (ApproverPolicyArn).",
             epilog=EXIT_CODES,
