@@ -279,6 +279,9 @@ class Harness:
 BERLIN = ZoneInfo("Europe/Berlin")
 #: A Wednesday afternoon in Berlin.
 WEDNESDAY_14_00 = datetime(2030, 1, 2, 14, 0, tzinfo=BERLIN)
+#: Change windows on Wednesdays in Berlin: open at 14:00, and opening two hours later.
+AFTERNOONS = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
+EVENINGS = {"Days": ["Wed"], "Start": "16:00", "End": "23:00", "TimeZone": "Europe/Berlin"}
 
 
 def ready_then_heal(

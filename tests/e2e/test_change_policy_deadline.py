@@ -24,7 +24,9 @@ from typing import Any
 import pytest
 
 from tests.support import (
+    AFTERNOONS,
     BERLIN,
+    EVENINGS,
     STEP_ATTEMPTS,
     TEMPLATE,
     WEDNESDAY_14_00,
@@ -39,10 +41,8 @@ from tests.support import (
 BEGAN = WEDNESDAY_14_00.astimezone(UTC)
 #: When a heal decides whether to execute now (its first "clock: change window").
 DECIDES = BEGAN + timedelta(minutes=30)
-#: Open from 12:00 to 18:00 in Berlin: open when the heal decides.
-AFTERNOONS = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
-#: Opens at 16:00 in Berlin (15:00 UTC), two hours after the heal began.
-EVENINGS = {"Days": ["Wed"], "Start": "16:00", "End": "23:00", "TimeZone": "Europe/Berlin"}
+#: When EVENINGS opens: 16:00 in Berlin (15:00 UTC), two hours after the heal began
+#: (AFTERNOONS is open when the heal decides).
 OPENS = datetime(2030, 1, 2, 16, 0, tzinfo=BERLIN).astimezone(UTC)
 CALENDAR = "release-calendar"
 #: What the heal keeps for its own steps, on top of the waits and the bake time.

@@ -15,7 +15,9 @@ import pytest
 
 from drift_healer_cli.local import LocalRunner
 from tests.support import (
+    AFTERNOONS,
     BERLIN,
+    EVENINGS,
     WEDNESDAY_14_00,
     Harness,
     Run,
@@ -233,9 +235,6 @@ def test_with_nothing_to_wait_for_a_short_execution_timeout_still_heals(
     assert run.result["Policy"]["Deferrals"] == []
 
 
-AFTERNOONS = {"Days": ["Wed"], "Start": "12:00", "End": "18:00", "TimeZone": "Europe/Berlin"}
-
-
 def test_a_window_open_now_is_used_with_time_to_execute_but_not_to_defer(
     harness: Harness,
 ) -> None:
@@ -250,7 +249,6 @@ def test_a_window_open_now_is_used_with_time_to_execute_but_not_to_defer(
     assert run.result["Policy"]["Window"] == "afternoons"
 
 
-EVENINGS = {"Days": ["Wed"], "Start": "16:00", "End": "23:00", "TimeZone": "Europe/Berlin"}
 FROZEN_NOW = {
     "Name": "launch",
     "From": "2030-01-02T12:00",
