@@ -168,6 +168,25 @@ def test_drift_healer_approve_answers_over_the_lambda_api(
     assert "waits for no approval" in capsys.readouterr().err
 
 
+def test_drift_healer_approve_sends_no_answer_without_an_aws_identity(
+    pending: Pending, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An answer records who gave it: when STS cannot say who is calling, nothing is sent, the
+    heal still waits, and the error says what to do (a setup error, exit 3)."""
+    endpoint = pending.runner.serve()
+    pending.harness.sandbox.faults.deny("GetCallerIdentity", service="sts")
+    with pending.harness.sandbox.environ():
+        code = main(["approve", pending.arn, "--endpoint-url", endpoint])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "who you are in AWS could not be read" in err and "--profile" in err
+    assert "Traceback" not in err
+    with pending.harness.sandbox.environ():
+        assert main(["approve", pending.arn, "--endpoint-url", endpoint]) == 0  # still waiting
+    result = pending.runner.finish(pending.arn).result
+    assert result is not None and result["Outcome"] == "HEALED"
+
+
 def test_drift_healer_reject_deletes_the_change_set(
     pending: Pending, capsys: pytest.CaptureFixture[str]
 ) -> None:
